@@ -1,0 +1,1 @@
+"""psa-sensorkit device side: runs unchanged on MicroPython, CircuitPython and CPython."""

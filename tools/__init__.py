@@ -1,0 +1,1 @@
+"""Host tools behind the `sensorkit` command."""
