@@ -1,0 +1,629 @@
+"""`sensorkit gateway`: the reference gateway (docs/protocol.md).
+
+    sensorkit gateway --listen 127.0.0.1:8443 --registry devices.json [--out readings.jsonl]
+        [--mqtt mqtts://HOST:8883 --cafile F --cert F --key F --topic 'sensors/{device}/senml']
+
+A TLS-PSK server (python-mbedtls; TLS 1.2, the four PSK suites, CCM first) with one thread
+per connection. After the handshake it sends a challenge, verifies the attestation token
+(COSE_Mac0 / HMAC-SHA256 with the device's IAK, via pycose) and the claims against the
+registry, then takes batches of SenML readings, drops duplicates by (device, seq), hands
+new readings off durably (JSON-lines sink: append + flush + fsync; MQTT: QoS 1 PUBACKed)
+and only then acks. Any failure costs that one connection, with a logged reason.
+"""
+
+import argparse
+import base64
+import collections.abc
+import hashlib
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from urllib.parse import urlsplit
+
+import cbor2
+
+from device.app import protocol as P
+
+log = logging.getLogger("sensorkit.gateway")
+
+SUITES = (
+    "TLS-PSK-WITH-AES-128-CCM",
+    "TLS-PSK-WITH-AES-128-CCM-8",
+    "TLS-PSK-WITH-AES-128-GCM-SHA256",
+    "TLS-PSK-WITH-AES-128-CBC-SHA256",
+)
+
+LIFECYCLES = {
+    "unknown": 0x0000,
+    "assembly_and_test": 0x1000,
+    "psa_rot_provisioning": 0x2000,
+    "secured": 0x3000,
+    "non_psa_rot_debug": 0x4000,
+    "recoverable_psa_rot_debug": 0x5000,
+    "decommissioned": 0x6000,
+}
+
+# claim keys: (PSA IoT Profile 1, PSA 2.0)
+CLAIM_NONCE = (-75008, 10)
+CLAIM_INSTANCE_ID = (-75009, 256)
+CLAIM_LIFECYCLE = (-75002, 2395)
+CLAIM_SW_COMPONENTS = (-75006, 2399)
+SW_MEASUREMENT_VALUE = 2
+
+SENML_LABELS = {-1: "bver", -2: "bn", -3: "bt", -4: "bu", -5: "bv", -6: "bs",
+                0: "n", 1: "u", 2: "v", 3: "vs", 4: "vb", 5: "s", 6: "t", 7: "ut", 8: "vd"}
+
+
+class TLSReader:
+    """Plaintext reads from a python-mbedtls TLSWrappedSocket that lose nothing.
+
+    TLSWrappedSocket.recv(n) reads only n *encrypted* bytes from the socket, and a short
+    read of the TLS buffer drops the rest of the record; so read whole records (up to
+    16 KiB) through its buffer and keep what the caller did not ask for yet.
+    """
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._pending = b""
+
+    def recv(self, n):
+        """Up to `n` plaintext bytes (b"" at EOF)."""
+        from mbedtls.tls import WantReadError
+
+        if not self._pending:
+            buf = self.conn._buffer
+            while True:
+                try:
+                    data = buf.read(16384)
+                    if data:
+                        self._pending = data
+                        break
+                except WantReadError:
+                    pass
+                enc = self.conn._socket.recv(16384)
+                if not enc:
+                    return b""
+                buf.receive_from_network(enc)
+        data, self._pending = self._pending[:n], self._pending[n:]
+        return data
+
+
+class Refused(Exception):
+    """An attestation or registry check failed; the message is the logged reason."""
+
+
+# --- registry --------------------------------------------------------------------------------
+
+
+def _hex(v, what, ident):
+    try:
+        return bytes.fromhex(v)
+    except (TypeError, ValueError):
+        raise ValueError("registry: %s of %r is not hex" % (what, ident)) from None
+
+
+def instance_id(iak):
+    """PSA instance id of a symmetric IAK: 0x01 || SHA-256(SHA-256(IAK))."""
+    return b"\x01" + hashlib.sha256(hashlib.sha256(iak).digest()).digest()
+
+
+class Registry:
+    """identity -> {psk, iak, instance_id, lifecycles, sw_measurements} (docs/protocol.md)."""
+
+    def __init__(self, devices):
+        self.devices = {}
+        for ident, e in devices.items():
+            psk = _hex(e["psk"], "psk", ident)
+            iak = _hex(e["iak"], "iak", ident)
+            if not 16 <= len(psk) <= 64:
+                raise ValueError("registry: psk of %r must be 16..64 bytes" % ident)
+            if len(iak) < 32:
+                raise ValueError("registry: iak of %r must be at least 32 bytes" % ident)
+            iid = _hex(e["instance_id"], "instance_id", ident) if e.get("instance_id") else instance_id(iak)
+            lcs = []
+            for lc in e.get("lifecycles") or ["secured"]:
+                if isinstance(lc, str):
+                    if lc not in LIFECYCLES:
+                        raise ValueError("registry: unknown lifecycle %r for %r" % (lc, ident))
+                    lc = LIFECYCLES[lc]
+                lcs.append(int(lc) & 0xFF00)
+            sw = e.get("sw_measurements")
+            sw = None if sw is None else {_hex(m, "sw measurement", ident) for m in sw}
+            self.devices[ident] = {"psk": psk, "iak": iak, "instance_id": iid, "lifecycles": lcs,
+                                   "sw_measurements": sw}
+
+    @classmethod
+    def load(cls, path):
+        with open(path) as f:
+            data = json.load(f)
+        return cls(data.get("devices", data))
+
+
+class _PSKStore(collections.abc.Mapping):
+    """The server's PSK store; remembers, per handshake thread, which identity was looked up."""
+
+    def __init__(self, registry):
+        self._reg = registry
+        self.local = threading.local()
+
+    def __getitem__(self, identity):
+        if isinstance(identity, bytes):
+            identity = identity.decode("utf-8", "replace")
+        self.local.identity = identity
+        e = self._reg.devices.get(identity)
+        if e is None:
+            self.local.unknown = True
+            raise KeyError(identity)
+        return e["psk"]
+
+    def __iter__(self):
+        return iter(self._reg.devices)
+
+    def __len__(self):
+        return len(self._reg.devices)
+
+
+# --- attestation -----------------------------------------------------------------------------
+
+
+def verify_mac0(token, iak):
+    """Verify a tagged COSE_Mac0 (alg 5, HMAC 256/256) with `iak`; returns the claims map."""
+    from pycose.messages import Mac0Message
+    from pycose.keys import SymmetricKey
+    from pycose.headers import Algorithm
+    from pycose.algorithms import HMAC256
+
+    try:
+        raw = cbor2.loads(token)
+    except Exception as e:
+        raise Refused("token is not CBOR: %s" % e) from None
+    if not isinstance(raw, cbor2.CBORTag) or raw.tag != 17:
+        raise Refused("token is not a tagged COSE_Mac0 (tag 17)")
+    try:
+        # cbor2 6 decodes a tag's content as immutable (tuple, frozendict), which pycose 1.1
+        # rejects: hand it the plain list/dict form of the COSE_Mac0 array.
+        value = raw.value
+        if not isinstance(value, (list, tuple)) or len(value) != 4:
+            raise ValueError("COSE_Mac0 is an array of 4")
+        cose = [value[0], dict(value[1]) if isinstance(value[1], collections.abc.Mapping) else value[1], value[2], value[3]]
+        msg = Mac0Message.from_cose_obj(cose, True)
+    except Exception as e:
+        raise Refused("token is not a valid COSE_Mac0: %s" % e) from None
+    alg = msg.phdr.get(Algorithm)
+    if alg is not HMAC256 and alg != HMAC256:
+        raise Refused("token MAC algorithm is %r, not HMAC 256/256" % (alg,))
+    msg.key = SymmetricKey(k=iak)
+    try:
+        ok = msg.verify_tag()
+    except Exception as e:
+        raise Refused("token MAC check failed: %s" % e) from None
+    if not ok:
+        raise Refused("token MAC does not verify with the registered IAK")
+    try:
+        claims = cbor2.loads(msg.payload)
+    except Exception as e:
+        raise Refused("token payload is not CBOR: %s" % e) from None
+    if not isinstance(claims, dict):
+        raise Refused("token payload is not a claims map")
+    return claims
+
+
+def _claim(claims, keys):
+    for k in keys:
+        if k in claims:
+            return claims[k]
+    return None
+
+
+def check_attestation(token, entry, nonce):
+    """All checks of docs/protocol.md "Attestation checks"; raises Refused with the reason."""
+    claims = verify_mac0(token, entry["iak"])
+    if _claim(claims, CLAIM_NONCE) != nonce:
+        raise Refused("token nonce does not match the challenge")
+    iid = _claim(claims, CLAIM_INSTANCE_ID)
+    if iid != entry["instance_id"]:
+        raise Refused("token instance id does not match the registry")
+    lc = _claim(claims, CLAIM_LIFECYCLE)
+    if type(lc) is not int:
+        raise Refused("token has no security lifecycle claim")
+    if (lc & 0xFF00) not in entry["lifecycles"]:
+        raise Refused("security lifecycle 0x%04x not allowed" % lc)
+    allowed = entry["sw_measurements"]
+    if allowed is not None:
+        comps = _claim(claims, CLAIM_SW_COMPONENTS)
+        if not isinstance(comps, list) or not comps:
+            raise Refused("token has no software components but the registry requires measurements")
+        for c in comps:
+            m = c.get(SW_MEASUREMENT_VALUE) if isinstance(c, dict) else None
+            if not isinstance(m, bytes) or m not in allowed:
+                shown = m.hex() if isinstance(m, bytes) else repr(m)
+                raise Refused("software measurement %s not allowed" % shown)
+    return claims
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+
+def senml_json(pack):
+    """A SenML-CBOR pack (decoded) as SenML-JSON records; ProtocolError when not representable."""
+    out = []
+    for rec in pack:
+        r = {}
+        for k, v in rec.items():
+            name = SENML_LABELS.get(k, k) if type(k) is int else k
+            if isinstance(name, int):
+                name = str(name)
+            if isinstance(v, bytes):
+                v = base64.urlsafe_b64encode(v).rstrip(b"=").decode()
+            elif v is not None and not isinstance(v, (bool, int, float, str)):
+                raise P.ProtocolError("SenML value of %r is not a number, string, boolean or bytes" % name)
+            r[name] = v
+        out.append(r)
+    return out
+
+
+class JSONLinesSink:
+    """Append-only JSON-lines file; recovers per-device high-water marks when opened."""
+
+    def __init__(self, path):
+        self.path = path
+        self.hwm = {}
+        self._lock = threading.Lock()
+        if path == "-":
+            self._f = sys.stdout
+            return
+        good = 0
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                for line in f:
+                    if not line.endswith(b"\n"):
+                        break
+                    try:
+                        obj = json.loads(line)
+                        dev, seq = obj["device"], int(obj["seq"])
+                    except (ValueError, KeyError, TypeError):
+                        break
+                    if seq > self.hwm.get(dev, 0):
+                        self.hwm[dev] = seq
+                    good += len(line)
+            if good != os.path.getsize(path):
+                log.warning("sink %s: dropping a torn tail of %d bytes", path, os.path.getsize(path) - good)
+                with open(path, "r+b") as f:
+                    f.truncate(good)
+        self._f = open(path, "a", encoding="utf-8")
+
+    def write(self, objs):
+        data = "".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objs)
+        with self._lock:
+            self._f.write(data)
+            self._f.flush()
+            if self._f is not sys.stdout:
+                os.fsync(self._f.fileno())
+
+    def close(self):
+        if self._f is not sys.stdout:
+            self._f.close()
+
+
+class MQTTOutput:
+    """Publishes each reading with QoS 1; ``publish_all`` returns only once all are PUBACKed."""
+
+    def __init__(self, url, cafile=None, cert=None, key=None, topic="sensors/{device}/senml", timeout=10.0,
+                 client_id=None):
+        import paho.mqtt.client as mqtt
+
+        u = urlsplit(url)
+        if u.scheme not in ("mqtt", "mqtts"):
+            raise ValueError("--mqtt must be mqtt://HOST:PORT or mqtts://HOST:PORT")
+        self.topic = topic
+        self.timeout = timeout
+        self._connected = threading.Event()
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "sensorkit-gw-%d" % os.getpid(),
+                        clean_session=True)
+        if u.scheme == "mqtts":
+            c.tls_set(ca_certs=cafile, certfile=cert, keyfile=key)
+        c.max_inflight_messages_set(100)
+        c.reconnect_delay_set(min_delay=1, max_delay=4)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        self._c = c
+        c.connect_async(u.hostname, u.port or (8883 if u.scheme == "mqtts" else 1883), keepalive=30)
+        c.loop_start()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if not reason_code.is_failure:
+            log.info("mqtt connected")
+            self._connected.set()
+        else:
+            log.warning("mqtt connect refused: %s", reason_code)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self._connected.clear()
+        log.warning("mqtt disconnected: %s", reason_code)
+
+    def publish_all(self, objs):
+        if not self._connected.wait(self.timeout):
+            raise OSError("MQTT broker not connected")
+        infos = []
+        for o in objs:
+            info = self._c.publish(self.topic.replace("{device}", o["device"]),
+                                   json.dumps(o, separators=(",", ":")), qos=1)
+            infos.append(info)
+        deadline = time.monotonic() + self.timeout
+        for info in infos:
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError) as e:
+                raise OSError("MQTT publish failed: %s" % e) from None
+            if not info.is_published():
+                raise OSError("MQTT PUBACK not received in time")
+
+    def close(self):
+        self._c.loop_stop()
+        self._c.disconnect()
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+class Gateway:
+    def __init__(self, registry, host="127.0.0.1", port=8443, sink=None, mqtt=None, timeout=30.0,
+                 handshake_timeout=10.0, challenge_size=32, max_readings=32, max_connections=1000):
+        from mbedtls import tls
+
+        self.registry = registry
+        self.sink = sink
+        self.mqtt = mqtt
+        self.timeout = timeout
+        self.handshake_timeout = handshake_timeout
+        self.challenge_size = challenge_size
+        self.max_readings = max_readings
+        self.max_connections = max_connections
+        self.hwm = dict(sink.hwm) if sink is not None else {}
+        self._dev_locks = {}
+        self._locks_lock = threading.Lock()
+        self._active = threading.BoundedSemaphore(max_connections)
+        self.stats = collections.Counter()
+        self._store = _PSKStore(registry)
+        conf = tls.TLSConfiguration(
+            ciphers=SUITES,
+            lowest_supported_version=tls.TLSVersion.TLSv1_2,
+            highest_supported_version=tls.TLSVersion.TLSv1_2,
+            pre_shared_key_store=self._store,
+            validate_certificates=False,
+        )
+        self._ctx = tls.ServerContext(conf)
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((host, port))
+        ls.listen(256)
+        self.address = ls.getsockname()
+        self._listener = self._ctx.wrap_socket(ls)
+        self._closing = False
+
+    # -- accept loop --
+
+    def serve_forever(self):
+        log.warning("listening on %s:%d", *self.address)
+        while not self._closing:
+            try:
+                conn, addr = self._listener.accept()
+            except OSError:
+                if self._closing:
+                    break
+                raise
+            if not self._active.acquire(blocking=False):
+                log.warning("%s:%d: refused, %d connections already open", addr[0], addr[1], self.max_connections)
+                conn.close()
+                continue
+            threading.Thread(target=self._serve_one, args=(conn, addr), daemon=True).start()
+
+    def close(self):
+        self._closing = True
+        try:
+            self._listener.close()
+        except OSError:
+            pass
+
+    def _serve_one(self, conn, addr):
+        peer = "%s:%d" % addr
+        try:
+            self._conversation(conn, peer)
+        except Exception as e:  # last resort: never let one connection take the gateway down
+            log.exception("%s: internal error: %s", peer, e)
+        finally:
+            try:
+                conn.close()
+            except Exception:
+                pass
+            self._active.release()
+
+    # -- frames --
+
+    def _send(self, conn, encoder, *args):
+        buf = bytearray(P.MAX_FRAME + P.HEADER)
+        n = encoder(buf, *args)
+        conn.sendall(bytes(buf[:n]))
+
+    def _recv_exact(self, conn, reader, n, deadline):
+        parts = []
+        while n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            conn.settimeout(left)
+            chunk = reader.recv(n)
+            if not chunk:
+                raise EOFError("connection closed by the device")
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
+
+    def _receive(self, conn, reader, timeout):
+        deadline = time.monotonic() + timeout
+        n = P.frame_length(self._recv_exact(conn, reader, P.HEADER, deadline))
+        payload = self._recv_exact(conn, reader, n, deadline)
+        try:
+            msg = cbor2.loads(payload)
+        except Exception as e:
+            raise P.ProtocolError("frame is not one CBOR item: %s" % e) from None
+        return P.parse_message(msg)
+
+    # -- one device --
+
+    def _conversation(self, conn, peer):
+        store = self._store
+        store.local.identity = None
+        store.local.unknown = False
+        conn.settimeout(self.handshake_timeout)
+        try:
+            conn.do_handshake()
+        except Exception as e:
+            ident = store.local.identity
+            if store.local.unknown:
+                reason = "unknown PSK identity %r" % ident
+            elif ident is not None:
+                reason = "TLS handshake failed for identity %r (wrong PSK?): %s" % (ident, e)
+            else:
+                reason = "TLS handshake failed: %s" % e
+            self.stats["refused"] += 1
+            log.warning("%s: refused: %s", peer, reason)
+            return
+        ident = store.local.identity
+        entry = self.registry.devices[ident]
+        who = "%s %s" % (peer, ident)
+        log.info("%s: TLS-PSK handshake done (%s)", who, conn.cipher())
+        reader = TLSReader(conn)
+        try:
+            nonce = os.urandom(self.challenge_size)
+            self._send(conn, P.encode_challenge_into, nonce)
+            kind, fields = self._receive(conn, reader, self.timeout)
+            if kind != P.TOKEN:
+                raise P.ProtocolError("expected a token, got message type %d" % kind)
+            try:
+                check_attestation(fields[0], entry, nonce)
+            except Refused as e:
+                self.stats["refused"] += 1
+                log.warning("%s: refused: %s", who, e)
+                self._send(conn, P.encode_verdict_into, P.VERDICT_REFUSED, 0)
+                return
+            self._send(conn, P.encode_verdict_into, P.VERDICT_ACCEPTED, self.max_readings)
+            self.stats["accepted"] += 1
+            log.info("%s: attested", who)
+            while True:
+                kind, fields = self._receive(conn, reader, self.timeout)
+                if kind == P.CLOSE:
+                    log.info("%s: closed by the device", who)
+                    return
+                if kind != P.BATCH:
+                    raise P.ProtocolError("expected a batch, got message type %d" % kind)
+                first, dropped, readings = fields
+                if len(readings) > self.max_readings:
+                    raise P.ProtocolError("batch of %d readings (limit %d)" % (len(readings), self.max_readings))
+                try:
+                    last = self._hand_off(ident, first, dropped, readings)
+                except OSError as e:
+                    log.warning("%s: cannot hand off batch %d: %s", who, first, e)
+                    self._send(conn, P.encode_error_into, P.ERR_UNAVAILABLE, "output unavailable")
+                    return
+                self._send(conn, P.encode_ack_into, last)
+        except P.ProtocolError as e:
+            self.stats["protocol_errors"] += 1
+            log.warning("%s: dropped: protocol error: %s", who, e)
+            try:
+                self._send(conn, P.encode_error_into, e.code, str(e))
+            except Exception:
+                pass
+        except TimeoutError:
+            self.stats["timeouts"] += 1
+            log.warning("%s: dropped: timed out waiting for the device", who)
+            try:
+                self._send(conn, P.encode_error_into, P.ERR_TIMEOUT, "timeout")
+            except Exception:
+                pass
+        except (EOFError, OSError, ConnectionError) as e:
+            log.info("%s: connection lost: %s", who, e)
+        except Exception as e:  # e.g. mbedtls.tls.TLSError mid-stream
+            log.warning("%s: dropped: %s: %s", who, type(e).__name__, e)
+
+    def _lock_for(self, ident):
+        with self._locks_lock:
+            lk = self._dev_locks.get(ident)
+            if lk is None:
+                lk = self._dev_locks[ident] = threading.Lock()
+            return lk
+
+    def _hand_off(self, ident, first, dropped, readings):
+        last = first + len(readings) - 1
+        records = [senml_json(r) for r in readings]  # ProtocolError before anything is written
+        if dropped:
+            log.warning("%s: device reports %d readings dropped before seq %d", ident, dropped, first)
+            self.stats["dropped_reported"] += dropped
+        with self._lock_for(ident):
+            hwm = self.hwm.get(ident, 0)
+            now = round(time.time(), 3)
+            new = [{"device": ident, "seq": first + i, "senml": rec, "received": now}
+                   for i, rec in enumerate(records) if first + i > hwm]
+            self.stats["duplicates"] += len(records) - len(new)
+            if new:
+                if new[0]["seq"] > hwm + 1 and hwm and not dropped:
+                    log.warning("%s: gap: seq %d follows %d", ident, new[0]["seq"], hwm)
+                if self.mqtt is not None:
+                    self.mqtt.publish_all(new)
+                if self.sink is not None:
+                    self.sink.write(new)
+                self.hwm[ident] = last
+                self.stats["readings"] += len(new)
+        return last
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def add_parser(sub):
+    p = sub.add_parser("gateway", help="reference gateway: TLS-PSK, attestation, SenML -> JSON lines / MQTT")
+    p.add_argument("--listen", default="127.0.0.1:8443", help="HOST:PORT (port 0 picks a free one)")
+    p.add_argument("--registry", required=True, help="devices.json (docs/protocol.md)")
+    p.add_argument("--out", help="JSON-lines sink ('-' = stdout); default readings.jsonl unless --mqtt is given")
+    p.add_argument("--mqtt", help="mqtts://HOST:8883 (or mqtt://HOST:1883): publish each reading with QoS 1")
+    p.add_argument("--cafile", help="CA bundle that signed the broker's certificate")
+    p.add_argument("--cert", help="client certificate (AWS IoT Core: the thing's certificate)")
+    p.add_argument("--key", help="client private key")
+    p.add_argument("--topic", default="sensors/{device}/senml", help="MQTT topic; {device} = PSK identity")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds a device may stay silent (default 30)")
+    p.add_argument("--handshake-timeout", type=float, default=10.0, help="seconds for the TLS handshake")
+    p.add_argument("--challenge-size", type=int, choices=P.NONCE_SIZES, default=32)
+    p.add_argument("--max-readings", type=int, default=32, help="readings per batch (1..255)")
+    p.add_argument("--max-connections", type=int, default=1000)
+    p.add_argument("-q", "--quiet", action="store_true", help="log only failures, not every connection")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
+                        format="gateway: %(levelname)s %(message)s")
+    host, _, port = args.listen.rpartition(":")
+    registry = Registry.load(args.registry)
+    out = args.out if args.out else (None if args.mqtt else "readings.jsonl")
+    sink = JSONLinesSink(out) if out else None
+    mqtt = None
+    if args.mqtt:
+        mqtt = MQTTOutput(args.mqtt, args.cafile, args.cert, args.key, args.topic, timeout=args.timeout)
+    gw = Gateway(registry, host or "127.0.0.1", int(port), sink=sink, mqtt=mqtt, timeout=args.timeout,
+                 handshake_timeout=args.handshake_timeout, challenge_size=args.challenge_size,
+                 max_readings=max(1, min(255, args.max_readings)), max_connections=args.max_connections)
+    try:
+        gw.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        gw.close()
+        if mqtt:
+            mqtt.close()
+        if sink:
+            sink.close()
+    return 0
