@@ -58,6 +58,34 @@ SENML_LABELS = {-1: "bver", -2: "bn", -3: "bt", -4: "bu", -5: "bv", -6: "bs",
                 0: "n", 1: "u", 2: "v", 3: "vs", 4: "vb", 5: "s", 6: "t", 7: "ut", 8: "vd"}
 
 
+def tls_handshake(conn, timeout):
+    """Run the TLS handshake of a python-mbedtls TLSWrappedSocket within `timeout` seconds.
+
+    TLSWrappedSocket.do_handshake spins forever when the peer closes mid-handshake (it feeds
+    b"" back in a loop); this loop stops at EOF with EOFError and at the deadline with TimeoutError.
+    """
+    from mbedtls.tls import HandshakeStep, WantReadError, WantWriteError
+
+    deadline = time.monotonic() + timeout
+    buf, sock = conn._buffer, conn._socket
+    while buf._handshake_state is not HandshakeStep.HANDSHAKE_OVER:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("TLS handshake timed out")
+        sock.settimeout(left)
+        try:
+            buf.do_handshake()
+        except WantReadError:
+            data = sock.recv(16384)
+            if not data:
+                raise EOFError("peer closed the connection during the TLS handshake") from None
+            buf.receive_from_network(data)
+        except WantWriteError:
+            out = buf.peek_outgoing(16384)
+            sock.sendall(out)
+            buf.consume_outgoing(len(out))
+
+
 class TLSReader:
     """Plaintext reads from a python-mbedtls TLSWrappedSocket that lose nothing.
 
@@ -479,9 +507,8 @@ class Gateway:
         store = self._store
         store.local.identity = None
         store.local.unknown = False
-        conn.settimeout(self.handshake_timeout)
         try:
-            conn.do_handshake()
+            tls_handshake(conn, self.handshake_timeout)
         except Exception as e:
             ident = store.local.identity
             if store.local.unknown:

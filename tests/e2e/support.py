@@ -94,8 +94,10 @@ class MbedTLSStream:
             pre_shared_key=(identity, psk),
             validate_certificates=False,
         )
+        from tools.gateway import tls_handshake
+
         self._s = tls.ClientContext(conf).wrap_socket(sock, server_hostname=None)
-        self._s.do_handshake()
+        tls_handshake(self._s, 10)
         self.cipher_suite = self._s.cipher()
         from tools.gateway import TLSReader
 
