@@ -146,8 +146,9 @@ def humidity_pct(raw):
 
 def temperature_centi(raw):
     """Hundredths of a degree Celsius (int, rounded) from a raw word; small-int arithmetic only."""
-    q, r = divmod(4375 * raw, 65535)  # 17500 * raw would overflow a 31-bit small int
-    return 4 * q + (8 * r + 65535) // 131070 - 4500
+    x = 4375 * raw  # 17500 * raw would overflow a 31-bit small int; divmod would allocate
+    q = x // 65535
+    return 4 * q + (8 * (x - 65535 * q) + 65535) // 131070 - 4500
 
 
 def humidity_centi(raw):
