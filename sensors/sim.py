@@ -79,6 +79,13 @@ _HEATER_OFF = const(0x3066)
 _READ_STATUS = const(0xF32D)
 _CLEAR_STATUS = const(0x3041)
 _SERIAL = const(0x3780)
+_NO_SLEEP = const(0x303E)
+# Alert limits (Sensirion alert-mode application note): read and write commands per limit,
+# in the order high set, high clear, low clear, low set.
+_ALERT_READ = (0xE11F, 0xE114, 0xE109, 0xE102)
+_ALERT_WRITE = (0x611D, 0x6116, 0x610B, 0x6100)
+_ALERT_DEFAULTS = ((80.0, 60.0), (79.0, 58.0), (22.0, -9.0), (20.0, -10.0))  # (%RH, degC)
+GENERAL_CALL_ADDRESS = const(0x00)
 
 
 def _make_crc_table():
@@ -172,6 +179,11 @@ def _raw_humidity(rh):
     return 0 if raw < 0 else (65535 if raw > 65535 else raw)
 
 
+def alert_limit_word(rh, t_c):
+    """An alert-limit word: the 7 MSBs of raw RH (bits 15..9), the 9 MSBs of raw T (8..0)."""
+    return (_raw_humidity(rh) & 0xFE00) | (_raw_temperature(t_c) >> 7)
+
+
 class SimulatedSHT31:
     """One simulated SHT31-D.
 
@@ -205,6 +217,7 @@ class SimulatedSHT31:
         self._heat_mc = 0  # heater warming at _heat_since (milli-degC)
         self._heat_since = self.clock.now_us()
         self._heat_used = False
+        self.alert_limits = [alert_limit_word(rh, t) for rh, t in _ALERT_DEFAULTS]
 
     @property
     def temperature(self):
@@ -232,7 +245,7 @@ class SimulatedSHT31:
             self._raw_rh = _raw_humidity(h)
 
     def corrupt_next_crcs(self, n):
-        """The next ``n`` CRC bytes this chip sends are wrong."""
+        """The next ``n`` CRC bytes this chip puts on the wire are wrong."""
         self._crc_faults = n
 
     def heater_warming_c(self, t_us=None):
@@ -280,28 +293,39 @@ class SimulatedSHT31:
         out = self._out
         out[0] = w0 >> 8
         out[1] = w0 & 0xFF
-        out[2] = self._crc_out(w0)
+        out[2] = crc_word(w0)
         if nwords == 2:
             out[3] = w1 >> 8
             out[4] = w1 & 0xFF
-            out[5] = self._crc_out(w1)
+            out[5] = crc_word(w1)
         self._held = 3 * nwords
         self._ready_at = ready_at
         self._stretch = stretch
 
-    def _crc_out(self, word):
-        c = crc_word(word)
-        if self._crc_faults:
-            self._crc_faults -= 1
-            c ^= 0x5A
-        return c
-
     def _load_measurement(self, ready_at, stretch):
         if self._static and not self._heat_at(ready_at):
-            self._load_words(self._raw_t, self._raw_rh, 2, ready_at, stretch)  # allocation-free
-            return
-        raw_t, raw_rh = self.raw_at(ready_at)
+            raw_t, raw_rh = self._raw_t, self._raw_rh  # allocation-free: no tuple is built
+        else:
+            raw_t, raw_rh = self.raw_at(ready_at)
+        self._track_alerts(raw_t, raw_rh)
         self._load_words(raw_t, raw_rh, 2, ready_at, stretch)
+
+    def _track_alerts(self, raw_t, raw_rh):
+        # Tracking alerts with hysteresis: set beyond a *set* limit, cleared back inside the
+        # *clear* limits. The limits hold the 9 MSBs of T and the 7 MSBs of RH.
+        lim = self.alert_limits
+        st = self.status
+        t9 = raw_t >> 7
+        if t9 > (lim[0] & 0x1FF) or t9 < (lim[3] & 0x1FF):
+            st |= 0x8400  # T alert + alert pending
+        elif (lim[2] & 0x1FF) < t9 < (lim[1] & 0x1FF):
+            st &= ~0x0400
+        rh7 = raw_rh & 0xFE00
+        if rh7 > (lim[0] & 0xFE00) or rh7 < (lim[3] & 0xFE00):
+            st |= 0x8800  # RH alert + alert pending
+        elif (lim[2] & 0xFE00) < rh7 < (lim[1] & 0xFE00):
+            st &= ~0x0800
+        self.status = st
 
     # -- the I2C side (called by SimI2C) ------------------------------------------------
     def _busy(self, now):
@@ -316,13 +340,29 @@ class SimulatedSHT31:
         n = end - start
         if n == 0:
             return  # address-only probe: ACK
-        if n != 2:
-            self.status |= _ST_COMMAND
-            raise OSError(EIO)  # no SHT31 command of this length in this simulator
+        if n == 1:
+            return  # half a command: acknowledged, nothing happens
         cmd = (buf[start] << 8) | buf[start + 1]
         if self.record_commands:
             self.commands.append(cmd)
+        if n == 5 and cmd in _ALERT_WRITE and not self._periodic:
+            self._write_alert_limit(_ALERT_WRITE.index(cmd), buf, start + 2)
+            return
+        if n != 2:
+            self._reject()  # no command of this length
         self._command(cmd, now)
+
+    def _write_alert_limit(self, index, buf, at):
+        word = (buf[at] << 8) | buf[at + 1]
+        if crc_word(word) != buf[at + 2]:
+            self.status |= _ST_WRITE_CRC | _ST_COMMAND
+            raise OSError(EIO)  # the checksum byte is not acknowledged
+        self.alert_limits[index] = word
+        self.status &= ~(_ST_WRITE_CRC | _ST_COMMAND)
+
+    def general_call_reset(self):
+        """A general call reset (0x06 to address 0x00): like power-up."""
+        self._power_on()
 
     def _command(self, cmd, now):
         st = self.status
@@ -358,6 +398,10 @@ class SimulatedSHT31:
         elif cmd == _SOFT_RESET:
             self._power_on()
             return
+        elif cmd == _NO_SLEEP:
+            pass
+        elif cmd in _ALERT_READ:
+            self._load_words(self.alert_limits[_ALERT_READ.index(cmd)], 0, 1, now, False)
         elif cmd == _SERIAL:
             s = self.serial
             self._load_words((s >> 16) & 0xFFFF, s & 0xFFFF, 2, now, False)
@@ -392,7 +436,13 @@ class SimulatedSHT31:
         out = self._out
         for i in range(start, end):
             j = i - start
-            buf[i] = out[j] if j < held else 0xFF
+            if j >= held:
+                buf[i] = 0xFF
+            elif j % 3 == 2 and self._crc_faults:
+                self._crc_faults -= 1  # fault injection: a wrong CRC byte on the wire
+                buf[i] = out[j] ^ 0x5A
+            else:
+                buf[i] = out[j]
         self._held = 0
 
 
@@ -458,6 +508,12 @@ class SimI2C:
             self._bus_error -= 1
             self._record(op, addr, buf, start, start, "error")
             raise OSError(EIO)
+        if addr == GENERAL_CALL_ADDRESS and op == "write" and end - start == 1 and buf[start] == 0x06:
+            for d in self.devices.values():
+                if d.present and hasattr(d, "general_call_reset"):
+                    d.general_call_reset()
+            self._record(op, addr, buf, start, end, "ack")
+            return
         dev = self._device(addr)
         if self._nack or dev is None:
             if self._nack:
