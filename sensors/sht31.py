@@ -298,7 +298,8 @@ class SHT31:
         """One reading as ``(temperature_c, humidity_pct)`` floats.
 
         Idle mode: a single-shot measurement (2 I2C transactions). Periodic mode: the
-        newest reading (fetched if the chip has a new one, else the last one fetched).
+        newest reading (fetched if the chip has a new one, else the last one fetched; right
+        after ``start_periodic()`` it waits for the first sample).
         """
         self._single_shot()
         return temperature_c(self._last_t), humidity_pct(self._last_rh)
@@ -412,10 +413,11 @@ class SHT31:
     def _periodic_latest(self):
         if self._fetch() or self._have_last:
             return
-        # Nothing fetched since start_periodic(): wait for the first sample, once.
-        self._sleep_us(self.period_us() + _DURATION_US[self.repeatability])
+        # Nothing fetched since start_periodic() and nothing new: the first sample is not
+        # complete yet, and it completes at most one measurement duration after the start.
+        self._sleep_us(_DURATION_US[self.repeatability])
         if not self._fetch():
-            raise SensorError(self.address, "periodic mode: no data after one period")
+            raise SensorError(self.address, "periodic mode: no first sample after one measurement time")
 
     def stop_periodic(self):
         """Break: stop periodic acquisition and return to idle (single-shot) mode."""
