@@ -318,6 +318,10 @@ def test_bad_arguments():
     bus = SimI2C()
     _raises(lambda: SHT31(bus, address=0x40), ValueError)
     _raises(lambda: SHT31(bus, repeatability=7), ValueError)
+    s = SHT31(bus)
+    def set_rep():
+        s.repeatability = 3
+    _raises(set_rep, ValueError)
     _raises(lambda: SHT31(bus, retries=-1), ValueError)
 
 
