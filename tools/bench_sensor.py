@@ -75,6 +75,12 @@ for flavour in ("machine", "busio"):
         s.read_measurement_into(out)
     bench(flavour + ":start+read_into", pair)
     bench(flavour + ":read_status", s.read_status)
+    s.start_periodic(10)
+    def fetch():
+        s._sleep_us(100000)
+        s.fetch_into(out)
+    bench(flavour + ":fetch_into@10mps", fetch)
+    s.stop_periodic()
 """
 
 
