@@ -262,3 +262,12 @@ def test_configure_selects_partition_set_and_root():
     assert psa.psa_version(0x70) == psa.PSA_VERSION_NONE  # ITS is not in this set
     assert s.partition(fx.ECHO_PID) is echo and s.partition("TEST_SP_CONN") is conn
     fx.remove_tree(root)
+
+
+def test_memoryview_out_vector_window():
+    fx.start()
+    buf = bytearray(12)
+    out = psa_outvec(memoryview(buf)[4:10])
+    assert out.len == 6
+    assert psa.psa_call(ECHO_H, fx.ECHO, (b"wxyz",), (out,)) == 0
+    assert out.len == 4 and bytes(buf) == bytes(4) + b"wxyz" + bytes(4)
