@@ -200,7 +200,7 @@ class SPM:
 
     def _service_for(self, handle, what):
         """(service, connection or None) for a handle, or a programmer error."""
-        if not isinstance(handle, int) or handle <= 0:
+        if handle.__class__ is not int or handle <= 0:  # (bool is not a handle)
             raise PSAProgrammerError("%s: invalid handle %r" % (what, handle))
         if handle & _STATIC:
             s = self._stateless.get((handle & 0xFF) + 1)

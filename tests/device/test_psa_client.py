@@ -120,7 +120,7 @@ def test_call_type_range():
 
 def test_invalid_handles_are_programmer_errors():
     fx.start()
-    for h in (psa.PSA_NULL_HANDLE, -5, 12345, None, "h"):
+    for h in (psa.PSA_NULL_HANDLE, -5, 12345, None, "h", True):
         e = _raises(psa.psa_call, h, fx.ECHO, (b"a",), ())
         assert e.partition is None  # the caller, not a partition, is at fault
 
