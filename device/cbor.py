@@ -74,9 +74,6 @@ class CBORTag:
     def __eq__(self, other):
         return isinstance(other, CBORTag) and self.tag == other.tag and self.value == other.value
 
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
     def __hash__(self):
         return hash((self.tag, self.value))
 
@@ -92,9 +89,6 @@ class CBORSimple:
 
     def __eq__(self, other):
         return isinstance(other, CBORSimple) and self.value == other.value
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
 
     def __hash__(self):
         return hash(self.value) ^ 0x5E

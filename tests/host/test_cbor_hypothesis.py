@@ -13,11 +13,15 @@ import struct
 from collections.abc import Mapping
 
 import cbor2
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from device import cbor
 from device.cbor import CBORDecodeError, CBORSimple, CBORTag, undefined
+
+# the recursive strategies' own reprs are large; hypothesis warns about that, harmlessly
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
