@@ -119,26 +119,24 @@ def _room(buf, off, n):
 def _head(buf, off, major, n):
     """Write a head with the shortest argument encoding; return the new offset."""
     if n < 24:
-        _room(buf, off, 1)
-        buf[off] = (major << 5) | n
-        return off + 1
+        return _put_arg(buf, off, (major << 5) | n, 0, 0)
     if n < 0x100:
-        size, ai = 1, 24
-    elif n < 0x10000:
-        size, ai = 2, 25
-    elif n < 0x100000000:
-        size, ai = 4, 26
-    else:
-        size, ai = 8, 27
+        return _put_arg(buf, off, (major << 5) | 24, n, 1)
+    if n < 0x10000:
+        return _put_arg(buf, off, (major << 5) | 25, n, 2)
+    if n < 0x100000000:
+        return _put_arg(buf, off, (major << 5) | 26, n, 4)
+    return _put_arg(buf, off, (major << 5) | 27, n, 8)
+
+
+def _put_arg(buf, off, ib, n, size):
+    """Write the initial byte ib and n as a size-byte big-endian argument."""
     _room(buf, off, size + 1)
-    buf[off] = (major << 5) | ai
-    end = off + size + 1
-    i = end - 1
-    while i > off:
-        buf[i] = n & 0xFF
+    buf[off] = ib
+    for i in range(size, 0, -1):
+        buf[off + i] = n & 0xFF
         n >>= 8
-        i -= 1
-    return end
+    return off + size + 1
 
 
 def _put_bytes(buf, off, major, data):
@@ -180,7 +178,7 @@ def _ieee_bits(a, frac, bias):
 
 def _put_float(buf, off, x):
     if x != x:  # NaN: the one preferred encoding
-        return _put_bits(buf, off, 25, 0x7E00, 2)
+        return _put_arg(buf, off, 0xF9, 0x7E00, 2)
     sign = copysign(1.0, x) < 0
     a = -x if sign else x
     if a == _INF:
@@ -190,23 +188,14 @@ def _put_float(buf, off, x):
     else:
         bits = _ieee_bits(a, 10, 15)
     if bits >= 0:
-        return _put_bits(buf, off, 25, bits | (0x8000 if sign else 0), 2)
+        return _put_arg(buf, off, 0xF9, bits | (0x8000 if sign else 0), 2)
     bits = _ieee_bits(a, 23, 127)
     if bits >= 0:
-        return _put_bits(buf, off, 26, bits | (0x80000000 if sign else 0), 4)
+        return _put_arg(buf, off, 0xFA, bits | (0x80000000 if sign else 0), 4)
     _room(buf, off, 9)
     buf[off] = 0xFB
     struct.pack_into(">d", buf, off + 1, x)
     return off + 9
-
-
-def _put_bits(buf, off, ai, bits, size):
-    _room(buf, off, size + 1)
-    buf[off] = 0xE0 | ai
-    for i in range(size, 0, -1):
-        buf[off + i] = bits & 0xFF
-        bits >>= 8
-    return off + size + 1
 
 
 def _put_bignum(buf, off, x):
