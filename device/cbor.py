@@ -255,18 +255,26 @@ def _put_map(obj, buf, first, depth):
     """Write the entries, each one moved into bytewise key order as it arrives."""
     first = _head(buf, first, _MAP, len(obj))
     off = first
+    last = last_end = first  # key of the entry that sorts last so far
     for k in obj:
         start = off
         kend = _enc(k, buf, off, depth)
         off = _enc(obj[k], buf, kend, depth)
+        c = _compare(buf, last, last_end, start, kend) if start > first else -1
+        if c < 0:  # sorts after everything written so far: already in place
+            last, last_end = start, kend
+            continue
         p = first
-        while p < start:  # insertion sort over the entries already written
+        while True:  # insertion sort over the entries already written
             pk = _skip(buf, p)
             c = _compare(buf, p, pk, start, kend)
             if c == 0:
                 raise CBOREncodeError("duplicate map key")
             if c > 0:
+                shift = off - start
                 _rotate(buf, p, start, off)
+                if last >= p:
+                    last, last_end = last + shift, last_end + shift
                 break
             p = _skip(buf, pk)
     return off

@@ -171,6 +171,20 @@ def test_map_keys_sorted_bytewise_by_encoding():
     assert nested == _h("81a20100" "02a2616102616201")
 
 
+def test_map_order_independent_of_insertion_order():
+    keys = [5, "b", -3, b"x", 300, "a", 0, -300, (1,), 23, 24, True, None, "aa", 1.5]
+    entries = sorted(cbor.dumps(k) + cbor.dumps(i) for i, k in enumerate(keys))
+    expected = bytes([0xA0 | len(keys)]) + b"".join(entries)
+    for r in range(len(keys)):
+        order = keys[r:] + keys[:r]
+        if r % 2:
+            order.reverse()
+        d = {}
+        for k in order:
+            d[k] = keys.index(k)
+        assert cbor.dumps(d) == expected, r
+
+
 def test_shortest_float():
     assert cbor.dumps(0.5) == _h("f93800")
     assert cbor.dumps(65505.0) == _h("fa477fe100")  # just beyond half precision
