@@ -169,10 +169,13 @@ def test_map_keys_sorted_bytewise_by_encoding():
     assert out == _h("a5" "0a00" "186400" "2000" "617a00" "62616100")
     nested = cbor.dumps([{2: {"b": 1, "a": 2}, 1: 0}])
     assert nested == _h("81a20100" "02a2616102616201")
+    assert cbor.dumps({b"x": 0, 1: 0, b"": 0}) == _h("a3" "0100" "4000" "417800")
 
 
 def test_map_order_independent_of_insertion_order():
-    keys = [5, "b", -3, b"x", 300, "a", 0, -300, (1,), 23, 24, True, None, "aa", 1.5]
+    # (no bytes keys next to str keys here: MicroPython's dict probing compares them and
+    # the unix port prints "Comparison between bytes and str" warnings)
+    keys = [5, "b", -3, CBORTag(1, 2), 300, "a", 0, -300, (1,), 23, 24, True, None, "aa", 1.5]
     pairs = [(k, i) for i, k in enumerate(keys)]
     entries = sorted(cbor.dumps(k) + cbor.dumps(i) for k, i in pairs)
     expected = bytes([0xA0 | len(keys)]) + b"".join(entries)
