@@ -22,9 +22,10 @@ buffer and sorted there, in place. Floats, longer or non-ASCII strings and bignu
 allocate a little.
 
 The decoder accepts any well-formed CBOR (indefinite lengths too) and raises
-CBORDecodeError (a ValueError) on truncated or malformed input, trailing bytes (loads),
-lengths beyond the input, duplicate or unhashable map keys, invalid UTF-8, and nesting
-deeper than MAX_DEPTH arrays/maps/tags.
+CBORDecodeError (a ValueError) on malformed input, trailing bytes (loads), duplicate or
+unhashable map keys, invalid UTF-8, nesting deeper than MAX_DEPTH arrays/maps/tags, and
+on input that ends inside an item or declares a length beyond it: CBORTruncatedError,
+a CBORDecodeError subclass, so a stream reader knows more bytes may complete the item.
 """
 
 import struct
@@ -54,6 +55,10 @@ _INF = float("inf")
 
 class CBORDecodeError(ValueError):
     pass
+
+
+class CBORTruncatedError(CBORDecodeError):
+    """The input ends inside an item: a stream reader may wait for more bytes."""
 
 
 class CBOREncodeError(ValueError):
@@ -371,7 +376,7 @@ def _half(h):
 def _dec(data, off, end, depth):
     """Decode one item at off; return (item, new offset). A break gives (_BREAK_ITEM, off)."""
     if off >= end:
-        _fail("truncated CBOR")
+        raise CBORTruncatedError("truncated CBOR")
     ib = data[off]
     off += 1
     major, ai = ib >> 5, ib & 31
@@ -379,7 +384,7 @@ def _dec(data, off, end, depth):
     if 24 <= ai < 28:
         size = 1 << (ai - 24)
         if off + size > end:
-            _fail("truncated CBOR head")
+            raise CBORTruncatedError("truncated CBOR head")
         if major == _SIMPLE and size > 1:  # half, single or double float
             if size == 2:
                 return _half((data[off] << 8) | data[off + 1]), off + 2
@@ -405,7 +410,7 @@ def _dec(data, off, end, depth):
         if n < 0:
             return _dec_chunks(data, off, end, major, depth)
         if n > end - off:
-            _fail("string length beyond the input")
+            raise CBORTruncatedError("string length beyond the input")
         item = bytes(data[off : off + n])
         if major == _TSTR:
             try:
@@ -432,7 +437,7 @@ def _dec(data, off, end, depth):
         return CBORTag(n, item), off
     if major == _ARRAY:
         if n > end - off:
-            _fail("array length beyond the input")
+            raise CBORTruncatedError("array length beyond the input")
         items = []
         while n != 0:
             item, off = _dec(data, off, end, depth)
@@ -445,7 +450,7 @@ def _dec(data, off, end, depth):
         return items, off
     # major == _MAP
     if n > (end - off) // 2:
-        _fail("map length beyond the input")
+        raise CBORTruncatedError("map length beyond the input")
     items = {}
     while n != 0:
         k, off = _dec(data, off, end, depth)
@@ -477,7 +482,7 @@ def _dec_chunks(data, off, end, major, depth):
     parts = []
     while True:
         if off >= end:
-            _fail("truncated indefinite-length string")
+            raise CBORTruncatedError("truncated indefinite-length string")
         ib = data[off]
         if ib == _BREAK:
             return ("" if major == _TSTR else b"").join(parts), off + 1

@@ -4,7 +4,7 @@ import gc
 import sys
 
 from device import cbor
-from device.cbor import CBORDecodeError, CBOREncodeError, CBORSimple, CBORTag, undefined
+from device.cbor import CBORDecodeError, CBOREncodeError, CBORSimple, CBORTag, CBORTruncatedError, undefined
 
 MICROPYTHON = sys.implementation.name == "micropython"
 INF = float("inf")
@@ -310,11 +310,18 @@ def test_bad_input_raises_cbordecodeerror_only():
         assert False, "accepted " + hexstr
 
 
-def test_truncations_of_valid_items_raise_cbordecodeerror():
+def test_truncations_of_valid_items_raise_truncated_error():
     for hexstr, _ in APPENDIX_A + APPENDIX_A_DECODE_ONLY:
         data = _h(hexstr)
         for n in range(len(data)):
-            assert _raises(CBORDecodeError, cbor.loads, data[:n]), (hexstr, n)
+            assert _raises(CBORTruncatedError, cbor.decode_from, data[:n]), (hexstr, n)
+    try:
+        cbor.loads(_h("1c"))
+    except CBORTruncatedError:
+        assert False, "malformed input reported as truncated"
+    except CBORDecodeError:
+        pass
+    assert issubclass(CBORTruncatedError, CBORDecodeError)
 
 
 def test_decode_error_is_value_error():

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from device import cbor
-from device.cbor import CBORDecodeError, CBORSimple, CBORTag, undefined
+from device.cbor import CBORDecodeError, CBORSimple, CBORTag, CBORTruncatedError, undefined
 
 # the recursive strategies' own reprs are large; hypothesis warns about that, harmlessly
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
@@ -174,6 +174,16 @@ def test_cbor2_output_decodes(x, canonical):
     data = cbor2.dumps(to_cbor2(x), canonical=canonical)
     assert same(cbor.loads(data), x)
     assert same(cbor.loads(data), from_cbor2(cbor2.loads(data)))
+
+
+@SETTINGS
+@given(VALUES)
+def test_every_prefix_is_truncated(x):
+    assume(depth(x) <= cbor.MAX_DEPTH)
+    data = cbor2.dumps(to_cbor2(x))
+    for n in range(len(data)):
+        with pytest.raises(CBORTruncatedError):
+            cbor.decode_from(data[:n])
 
 
 @SETTINGS
