@@ -15,8 +15,8 @@ sys.path.insert(0, _here + "/..")
 from device import cbor  # noqa: E402
 from device.compat import RUNTIME, ticks_diff, ticks_us  # noqa: E402
 
-ROUNDS = 15  # medians over this many rounds
-CALLS = 200  # calls per round
+ROUNDS = 31  # medians over this many rounds
+CALLS = 100  # calls per round
 
 
 def senml_record(i):
@@ -29,14 +29,17 @@ def _median(xs):
     return xs[len(xs) // 2]
 
 
-def _time(fn, arg):
-    rounds = []
+def _time_all(cases):
+    """Median us per call for each case; rounds interleave the cases, so that a noisy
+    machine slows them all alike."""
+    rounds = [[] for _ in cases]
     for _ in range(ROUNDS):
-        t0 = ticks_us()
-        for _ in range(CALLS):
-            fn(arg)
-        rounds.append(ticks_diff(ticks_us(), t0) / CALLS)
-    return _median(rounds)
+        for i, (_, fn, arg) in enumerate(cases):
+            t0 = ticks_us()
+            for _ in range(CALLS):
+                fn(arg)
+            rounds[i].append(ticks_diff(ticks_us(), t0) / CALLS)
+    return [_median(r) for r in rounds]
 
 
 def _alloc(fn, arg):
@@ -63,13 +66,22 @@ def main():
         ("loads, 1 record", cbor.loads, cbor.dumps(record)),
         ("loads, pack of 10 records", cbor.loads, cbor.dumps(pack)),
     ]
+    try:  # CPython with the test extras: the reference codec, side by side in this run
+        import cbor2
+
+        cases += [
+            ("cbor2.dumps(canonical=True), 1 record", lambda x: cbor2.dumps(x, canonical=True), record),
+            ("cbor2.loads, 1 record", cbor2.loads, cbor.dumps(record)),
+        ]
+    except ImportError:
+        pass
     print("runtime: %s %s; median of %d rounds x %d calls" % (RUNTIME, sys.version.split()[0], ROUNDS, CALLS))
     print("| case | us per call | heap bytes per call |")
     print("|---|---|---|")
-    for name, fn, arg in cases:
-        us = _time(fn, arg)
+    for (name, fn, arg), us in zip(cases, _time_all(cases)):
         alloc = _alloc(fn, arg)
         print("| %s | %.1f | %s |" % (name, us, "n/a" if alloc is None else alloc))
 
 
-main()
+if __name__ == "__main__":
+    main()
