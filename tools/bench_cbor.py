@@ -75,7 +75,8 @@ def main():
         ]
     except ImportError:
         pass
-    print("runtime: %s %s; median of %d rounds x %d calls" % (RUNTIME, sys.version.split()[0], ROUNDS, CALLS))
+    version = "%d.%d.%d" % tuple(sys.implementation.version[:3])
+    print("runtime: %s %s; median of %d rounds x %d calls" % (RUNTIME, version, ROUNDS, CALLS))
     print("| case | us per call | heap bytes per call |")
     print("|---|---|---|")
     for (name, fn, arg), us in zip(cases, _time_all(cases)):
