@@ -414,6 +414,8 @@ def _dec(data, off, end, depth):
         item = bytes(data[off : off + n])
         if major == _TSTR:
             try:
+                if _LAX_UTF8 and not _utf8_ok(data, off, off + n):
+                    raise UnicodeError
                 item = str(item, "utf-8")
             except UnicodeError:
                 _fail("invalid UTF-8 in text string")
@@ -469,6 +471,39 @@ def _dec(data, off, end, depth):
             _fail("unhashable map key")
         n -= 1
     return items, off
+
+
+def _utf8_ok(data, i, end):
+    """Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points > 10FFFF."""
+    while i < end:
+        b = data[i]
+        i += 1
+        if b < 0x80:
+            continue
+        if 0xC2 <= b <= 0xDF:
+            n, lo, hi = 1, 0x80, 0xBF
+        elif 0xE0 <= b <= 0xEF:
+            n, lo, hi = 2, 0xA0 if b == 0xE0 else 0x80, 0x9F if b == 0xED else 0xBF
+        elif 0xF0 <= b <= 0xF4:
+            n, lo, hi = 3, 0x90 if b == 0xF0 else 0x80, 0x8F if b == 0xF4 else 0xBF
+        else:
+            return False
+        if i + n > end or not lo <= data[i] <= hi:
+            return False
+        for j in range(i + 1, i + n):
+            if not 0x80 <= data[j] <= 0xBF:
+                return False
+        i += n
+    return True
+
+
+# MicroPython's str() accepts overlong forms and surrogates; check those runtimes ourselves
+# (a probe of the behaviour, so CPython keeps its fast built-in check).
+try:
+    str(b"\xc1\xbc\xed\xa0\x80", "utf-8")
+    _LAX_UTF8 = True
+except UnicodeError:
+    _LAX_UTF8 = False
 
 
 def _dec_item(data, off, end, depth):

@@ -290,6 +290,10 @@ BAD = [
     "9f01",
     "bf0101",
     "62fffe",  # invalid UTF-8
+    "62c1bc",  # overlong UTF-8 (MicroPython's own decoder lets this through)
+    "63eda080",  # UTF-8-encoded surrogate
+    "64f4908080",  # beyond U+10FFFF
+    "7f61616263eda080ff",  # ... in a chunk
     "63e6b0",  # truncated UTF-8 sequence at the end
     "a201010102",  # duplicate key
     "a1a00101",  # unhashable key

@@ -210,6 +210,23 @@ def test_float_shortest_lossless(x):
             pass
 
 
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.binary(max_size=12)
+    # boundary bytes of the UTF-8 tables: overlongs, surrogates, > U+10FFFF, bad continuations
+    | st.lists(st.sampled_from(b"\x00\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf\xe0\xed\xef\xf0\xf4\xf5"), max_size=8).map(bytes)
+    | st.text(st.characters(codec=None, categories=None), max_size=6).map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+def test_own_utf8_check_matches_cpython(data):
+    # the check MicroPython runs (its own str() is lax) must agree with CPython's strict decoder
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert cbor._utf8_ok(data, 0, len(data)) == valid
+
+
 def test_every_half_float():
     for h in range(0x10000):
         raw = h.to_bytes(2, "big")
