@@ -453,6 +453,7 @@ def _dec(data, off, end, depth):
     if n > (end - off) // 2:
         raise CBORTruncatedError("map length beyond the input")
     items = {}
+    nan_key = False
     while n != 0:
         k, off = _dec(data, off, end, depth)
         if k is _BREAK_ITEM:
@@ -462,6 +463,10 @@ def _dec(data, off, end, depth):
         v, off = _dec_item(data, off, end, depth)
         if isinstance(k, list):
             k = _freeze(k)
+        if isinstance(k, float) and k != k:  # a dict keeps NaNs apart; CBOR does not
+            if nan_key:
+                _fail("duplicate map key")
+            nan_key = True
         try:
             if k in items:
                 _fail("duplicate map key")
