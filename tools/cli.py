@@ -13,6 +13,8 @@ import sys
 # module names under tools/, in the order `sensorkit --help` lists them
 SUBCOMMANDS = [
     "demo",
+    "provision",
+    "token",
 ]
 
 
