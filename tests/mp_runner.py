@@ -43,6 +43,15 @@ def _print_exc(e):
         traceback.print_exception(type(e), e, e.__traceback__)
 
 
+def _unload(loaded):
+    """Unload every module a test module brought in (library modules too), so that each test
+    module starts from the same heap: 256k cannot hold all of device/ at once."""
+    for k in list(sys.modules):
+        if k not in loaded:
+            del sys.modules[k]
+    gc.collect()
+
+
 def main(argv):
     root = argv[1] if len(argv) > 1 else None
     if root is None:
@@ -54,11 +63,13 @@ def main(argv):
     passed = failed = 0
     for name in _modules(root, wanted):
         try:
+            loaded = list(sys.modules)  # what stays loaded once this module's tests are done
             mod = __import__("tests.device." + name, None, None, [name])
         except Exception as e:  # an import error fails the whole module, loudly
             print("FAIL", name, "(import)")
             _print_exc(e)
             failed += 1
+            _unload(loaded)
             continue
         tests = sorted(k for k in dir(mod) if k.startswith("test_"))
         for t in tests:
@@ -74,8 +85,8 @@ def main(argv):
                 _print_exc(e)
             else:
                 passed += 1
-        del sys.modules["tests.device." + name]
-        gc.collect()
+        mod = fn = None
+        _unload(loaded)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

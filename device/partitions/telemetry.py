@@ -74,6 +74,7 @@ _clock = None
 _base = None  # SenML base name, once known
 _base_override = None
 _settings = None
+_sensor_config = [None]
 _counts = [0, 0]  # readings, failures since boot
 _centi = [0, 0]
 _buf = bytearray(TELEMETRY_READING_MAX_SIZE)
@@ -114,12 +115,9 @@ def init(config):
     _base_override = config.get("telemetry_base_name")
     _clock = config.get("clock") or _unix_time()
     last_failure = None
-    try:
-        _sensor = _make_sensor(config)
-        _sensor_error = None
-    except (OSError, ImportError, ValueError) as e:
-        _sensor = None
-        _sensor_error = "no sensor: %r" % (e,)
+    _sensor = None  # made on first use: no imports or bus traffic at boot
+    _sensor_error = None
+    _sensor_config[0] = config
     _settings = dict(DEFAULT_CONFIG)
     from device.psa import its
 
@@ -129,7 +127,20 @@ def init(config):
             _settings.update(stored)
     except (psa.PSAError, ValueError):
         pass  # nothing stored (or unreadable): the defaults
-    _apply()
+
+
+
+def _get_sensor():
+    """The sensor, made on first use (None when it cannot be made: _sensor_error says why)."""
+    global _sensor, _sensor_error
+    if _sensor is None and _sensor_error is None:
+        try:
+            _sensor = _make_sensor(_sensor_config[0])
+        except (OSError, ImportError, ValueError) as e:
+            _sensor_error = "no sensor: %r" % (e,)
+        if _sensor is not None:
+            _apply()
+    return _sensor
 
 
 def _validate(changes):
@@ -156,7 +167,7 @@ def _validate(changes):
 
 
 def _apply():
-    s = _sensor
+    s = _get_sensor()
     if s is None:
         return
     if hasattr(s, "repeatability"):
@@ -172,6 +183,9 @@ def _base_name():
         return _base_override
     if _base is None:
         from device.psa import attest
+
+        if psa.psa_version(attest.TFM_ATTESTATION_SERVICE_SID) == psa.PSA_VERSION_NONE:
+            return None  # no attestation service in this partition set
         from device.partitions.attest.token import CLAIM_KEYS
 
         try:
@@ -199,7 +213,7 @@ def base64url(data):
 def _measure():
     """Fill _centi from the sensor with retries: PSA_SUCCESS or PSA_ERROR_HARDWARE_FAILURE."""
     global last_failure
-    s = _sensor
+    s = _get_sensor()
     if s is None:
         last_failure = _sensor_error
         _counts[1] += 1
@@ -238,7 +252,7 @@ def _read(msg):
 
 
 def _info():
-    s = _sensor
+    s = _get_sensor()
     if s is None:
         return None
     try:
