@@ -249,7 +249,7 @@ def readings(pack):
     """(base, [(time, temperature_centi, humidity_centi), ...]) of a pack made by this module.
 
     The inverse of encode_reading/encode_batch (and of several single packs' records put
-    together): pairs each "<base>T" record with the "<base>RH" record of the same time.
+    together): pairs each "<base>T" record with the next "<base>RH" record of the same time.
     """
     recs = resolve(pack)
     temps = []
@@ -259,7 +259,11 @@ def readings(pack):
         name = r["n"]
         if name.endswith(NAME_HUMIDITY) and r["u"] == UNIT_HUMIDITY:
             b = name[: -len(NAME_HUMIDITY)]
-            hums[(b, r["t"])] = r["v"]
+            key = (b, r["t"])
+            if key in hums:
+                hums[key].append(r["v"])
+            else:
+                hums[key] = [r["v"]]
         elif name.endswith(NAME_TEMPERATURE) and r["u"] == UNIT_TEMPERATURE:
             b = name[: -len(NAME_TEMPERATURE)]
             temps.append((b, r["t"], r["v"]))
@@ -272,13 +276,15 @@ def readings(pack):
     result = []
     for b, t, v in temps:
         key = (b, t)
-        if key not in hums:
+        if not hums.get(key):
             raise SenMLError("temperature at %r has no humidity record" % (t,))
+        h = hums[key].pop(0)
         if not isinstance(t, int):
             t = int(t)
-        result.append((t, int(round(v * 100)), int(round(hums.pop(key) * 100))))
-    if hums:
-        raise SenMLError("humidity records without temperature")
+        result.append((t, int(round(v * 100)), int(round(h * 100))))
+    for key in hums:
+        if hums[key]:
+            raise SenMLError("humidity records without temperature")
     return base, result
 
 
