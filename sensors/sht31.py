@@ -170,13 +170,11 @@ class SHT31:
                  clock_stretching=False, retries=RETRIES, sleep_us=None):
         if address not in (DEFAULT_ADDRESS, ALTERNATE_ADDRESS):
             raise ValueError("SHT31 address must be 0x44 or 0x45, not 0x%x" % address)
-        if repeatability not in (REPEATABILITY_HIGH, REPEATABILITY_MEDIUM, REPEATABILITY_LOW):
-            raise ValueError("repeatability must be REPEATABILITY_HIGH, _MEDIUM or _LOW")
         if retries < 0:
             raise ValueError("retries must be >= 0")
         self._i2c = i2c
         self.address = address
-        self.repeatability = repeatability
+        self.repeatability = repeatability  # validated by the property
         self.clock_stretching = bool(clock_stretching)
         self.retries = retries
         self._sleep_us = sleep_us if sleep_us is not None else _sleep_us_default()
@@ -187,12 +185,22 @@ class SHT31:
         self._word = mv[0:3]
         self._mode = _MODE_IDLE
         self._rate_index = 0
-        self._art = False
+        self._first_wait = 0  # periodic: the first sample's measurement time
         self._serial = None
         self._last_t = 0  # raw words of the last good reading (periodic cache)
         self._last_rh = 0
         self._have_last = False
-        self._out = [0, 0]
+
+    @property
+    def repeatability(self):
+        """REPEATABILITY_HIGH, _MEDIUM or _LOW (used by the next command that measures)."""
+        return self._rep
+
+    @repeatability.setter
+    def repeatability(self, value):
+        if value not in (REPEATABILITY_HIGH, REPEATABILITY_MEDIUM, REPEATABILITY_LOW):
+            raise ValueError("repeatability must be REPEATABILITY_HIGH, _MEDIUM or _LOW")
+        self._rep = value
 
     # -- bus primitives: one transaction each, no allocation ---------------------------
     def _write_command(self, command):
@@ -274,7 +282,7 @@ class SHT31:
     # -- single shot --------------------------------------------------------------------
     def measurement_time_us(self):
         """Datasheet maximum duration of one measurement at the current repeatability."""
-        return _DURATION_US[self.repeatability]
+        return _DURATION_US[self._rep]
 
     def _single_shot(self):
         if self._mode == _MODE_PERIODIC:
@@ -282,9 +290,9 @@ class SHT31:
             return
         if self.clock_stretching:
             # The chip holds SCL low until the data is ready; the read simply waits.
-            self._transfer(_SINGLE_STRETCH[self.repeatability], 2, 0, "single-shot measurement")
+            self._transfer(_SINGLE_STRETCH[self._rep], 2, 0, "single-shot measurement")
         else:
-            self._transfer(_SINGLE_NO_STRETCH[self.repeatability], 2, _DURATION_US[self.repeatability],
+            self._transfer(_SINGLE_NO_STRETCH[self._rep], 2, _DURATION_US[self._rep],
                            "single-shot measurement")
         self._remember()
 
@@ -298,7 +306,8 @@ class SHT31:
         """One reading as ``(temperature_c, humidity_pct)`` floats.
 
         Idle mode: a single-shot measurement (2 I2C transactions). Periodic mode: the
-        newest reading (fetched if the chip has a new one, else the last one fetched).
+        newest reading (fetched if the chip has a new one, else the last one fetched; right
+        after ``start_periodic()`` it waits for the first sample).
         """
         self._single_shot()
         return temperature_c(self._last_t), humidity_pct(self._last_rh)
@@ -321,8 +330,8 @@ class SHT31:
         """Start a single shot (no clock stretching) and return the microseconds to wait
         before ``read_measurement()``. For event loops: nothing blocks."""
         self._check_idle("start_measurement")
-        self._command(_SINGLE_NO_STRETCH[self.repeatability], "start measurement")
-        return _DURATION_US[self.repeatability]
+        self._command(_SINGLE_NO_STRETCH[self._rep], "start measurement")
+        return _DURATION_US[self._rep]
 
     def read_measurement_into(self, out):
         """Read the result of ``start_measurement()`` into ``out`` (centi-units, as
@@ -359,11 +368,11 @@ class SHT31:
             if mps not in PERIODIC_RATES:
                 raise ValueError("mps must be one of 0.5, 1, 2, 4, 10")
             index = PERIODIC_RATES.index(mps)
-            command = _PERIODIC[index][self.repeatability]
+            command = _PERIODIC[index][self._rep]
         self._command(command, "start periodic mode")
         self._mode = _MODE_PERIODIC
         self._rate_index = index
-        self._art = bool(art)
+        self._first_wait = _DURATION_US[0 if art else self._rep]
         self._have_last = False
 
     @property
@@ -412,10 +421,11 @@ class SHT31:
     def _periodic_latest(self):
         if self._fetch() or self._have_last:
             return
-        # Nothing fetched since start_periodic(): wait for the first sample, once.
-        self._sleep_us(self.period_us() + _DURATION_US[self.repeatability])
+        # Nothing fetched since start_periodic() and nothing new: the first sample is not
+        # complete yet, and it completes at most one measurement duration after the start.
+        self._sleep_us(self._first_wait)
         if not self._fetch():
-            raise SensorError(self.address, "periodic mode: no data after one period")
+            raise SensorError(self.address, "periodic mode: no first sample after one measurement time")
 
     def stop_periodic(self):
         """Break: stop periodic acquisition and return to idle (single-shot) mode."""

@@ -7,6 +7,7 @@ from machine import I2C, Pin
 from sensors.sht31 import SHT31
 
 BOARD = "esp32_devkitc"
+RUNTIME = "micropython"
 SENSOR_ADDRESS = 0x44
 I2C_ID = 0
 SDA_PIN = 21

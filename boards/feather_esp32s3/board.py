@@ -12,6 +12,7 @@ import board
 from sensors.sht31 import SHT31
 
 BOARD = "feather_esp32s3"
+RUNTIME = "circuitpython"
 SENSOR_ADDRESS = 0x44
 SDA_PIN = "IO3"  # STEMMA QT / board.SDA
 SCL_PIN = "IO4"  # STEMMA QT / board.SCL

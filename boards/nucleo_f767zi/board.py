@@ -8,6 +8,7 @@ from machine import I2C
 from sensors.sht31 import SHT31
 
 BOARD = "nucleo_f767zi"
+RUNTIME = "micropython"
 SENSOR_ADDRESS = 0x44
 I2C_ID = 1
 SDA_PIN = "PB9"  # documentation: fixed by the board definition for I2C1

@@ -9,6 +9,7 @@ from machine import I2C, Pin
 from sensors.sht31 import SHT31
 
 BOARD = "pico_w"
+RUNTIME = "micropython"
 SENSOR_ADDRESS = 0x44  # ADDR pin low/open; 0x45 with ADDR high
 I2C_ID = 0
 SDA_PIN = 4  # GP4, physical pin 6

@@ -19,6 +19,7 @@ from sensors.sht31 import SHT31  # noqa: E402
 from sensors.sim import RealClock, SimI2C, SimulatedSHT31  # noqa: E402
 
 BOARD = "sim"
+RUNTIME = "host"  # CPython or the micropython unix port
 SENSOR_ADDRESS = 0x44
 I2C_ID = "sim"
 SDA_PIN = None  # no pins: the bus is simulated

@@ -162,13 +162,14 @@ def test_periodic_commands_follow_repeatability():
 def test_measure_in_periodic_mode_returns_newest():
     clock, chip, bus, s = _rig("busio", temperature=lambda ts: 10.0 + ts, humidity=lambda ts: 50.0)
     s.start_periodic(2)
-    t1, _ = s.measure()  # waits for the first sample
-    assert abs(t1 - 10.0155) < 0.003 or abs(t1 - 10.5155) < 0.003, t1
+    t1, _ = s.measure()  # waits for the first sample: one measurement time, no more
+    assert abs(t1 - 10.0155) < 0.003, t1
+    assert clock.now == 15500
     t2, _ = s.measure()  # no new sample: the last reading again
     assert t2 == t1
     clock.sleep_us(500000)
     t3, _ = s.measure()
-    assert t3 > t1
+    assert abs(t3 - 10.5155) < 0.003, t3
 
 
 def test_art_mode():
@@ -317,6 +318,10 @@ def test_bad_arguments():
     bus = SimI2C()
     _raises(lambda: SHT31(bus, address=0x40), ValueError)
     _raises(lambda: SHT31(bus, repeatability=7), ValueError)
+    s = SHT31(bus)
+    def set_rep():
+        s.repeatability = 3
+    _raises(set_rep, ValueError)
     _raises(lambda: SHT31(bus, retries=-1), ValueError)
 
 

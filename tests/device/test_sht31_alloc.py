@@ -85,3 +85,18 @@ def test_measure_allocates_only_its_float_results():
     t = s.measure()[0]
     boxed = allocated(lambda: (t * 1.0, t * 1.0))
     assert delta == boxed, (delta, boxed)
+
+
+def test_clock_stretching_and_periodic_fetch_allocate_nothing():
+    bus, s = _rig("busio")
+    s.clock_stretching = True
+    out = [0, 0]
+    assert allocated(lambda: s.measure_into(out)) in (0, None)
+    s.start_periodic(10)
+
+    def fetch():
+        s._sleep_us(100000)  # one period on the simulated clock
+        assert s.fetch_into(out)
+
+    assert allocated(fetch) in (0, None)
+    assert out == [2150, 4000]
