@@ -22,9 +22,10 @@ buffer and sorted there, in place. Floats, longer or non-ASCII strings and bignu
 allocate a little.
 
 The decoder accepts any well-formed CBOR (indefinite lengths too) and raises
-CBORDecodeError (a ValueError) on truncated or malformed input, trailing bytes (loads),
-lengths beyond the input, duplicate or unhashable map keys, invalid UTF-8, and nesting
-deeper than MAX_DEPTH arrays/maps/tags.
+CBORDecodeError (a ValueError) on malformed input, trailing bytes (loads), duplicate or
+unhashable map keys, invalid UTF-8, nesting deeper than MAX_DEPTH arrays/maps/tags, and
+on input that ends inside an item or declares a length beyond it: CBORTruncatedError,
+a CBORDecodeError subclass, so a stream reader knows more bytes may complete the item.
 """
 
 import struct
@@ -56,6 +57,10 @@ class CBORDecodeError(ValueError):
     pass
 
 
+class CBORTruncatedError(CBORDecodeError):
+    """The input ends inside an item: a stream reader may wait for more bytes."""
+
+
 class CBOREncodeError(ValueError):
     pass
 
@@ -74,9 +79,6 @@ class CBORTag:
     def __eq__(self, other):
         return isinstance(other, CBORTag) and self.tag == other.tag and self.value == other.value
 
-    def __ne__(self, other):
-        return not self.__eq__(other)
-
     def __hash__(self):
         return hash((self.tag, self.value))
 
@@ -92,9 +94,6 @@ class CBORSimple:
 
     def __eq__(self, other):
         return isinstance(other, CBORSimple) and self.value == other.value
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
 
     def __hash__(self):
         return hash(self.value) ^ 0x5E
@@ -125,26 +124,24 @@ def _room(buf, off, n):
 def _head(buf, off, major, n):
     """Write a head with the shortest argument encoding; return the new offset."""
     if n < 24:
-        _room(buf, off, 1)
-        buf[off] = (major << 5) | n
-        return off + 1
+        return _put_arg(buf, off, (major << 5) | n, 0, 0)
     if n < 0x100:
-        size, ai = 1, 24
-    elif n < 0x10000:
-        size, ai = 2, 25
-    elif n < 0x100000000:
-        size, ai = 4, 26
-    else:
-        size, ai = 8, 27
+        return _put_arg(buf, off, (major << 5) | 24, n, 1)
+    if n < 0x10000:
+        return _put_arg(buf, off, (major << 5) | 25, n, 2)
+    if n < 0x100000000:
+        return _put_arg(buf, off, (major << 5) | 26, n, 4)
+    return _put_arg(buf, off, (major << 5) | 27, n, 8)
+
+
+def _put_arg(buf, off, ib, n, size):
+    """Write the initial byte ib and n as a size-byte big-endian argument."""
     _room(buf, off, size + 1)
-    buf[off] = (major << 5) | ai
-    end = off + size + 1
-    i = end - 1
-    while i > off:
-        buf[i] = n & 0xFF
+    buf[off] = ib
+    for i in range(size, 0, -1):
+        buf[off + i] = n & 0xFF
         n >>= 8
-        i -= 1
-    return end
+    return off + size + 1
 
 
 def _put_bytes(buf, off, major, data):
@@ -186,7 +183,7 @@ def _ieee_bits(a, frac, bias):
 
 def _put_float(buf, off, x):
     if x != x:  # NaN: the one preferred encoding
-        return _put_bits(buf, off, 25, 0x7E00, 2)
+        return _put_arg(buf, off, 0xF9, 0x7E00, 2)
     sign = copysign(1.0, x) < 0
     a = -x if sign else x
     if a == _INF:
@@ -196,23 +193,14 @@ def _put_float(buf, off, x):
     else:
         bits = _ieee_bits(a, 10, 15)
     if bits >= 0:
-        return _put_bits(buf, off, 25, bits | (0x8000 if sign else 0), 2)
+        return _put_arg(buf, off, 0xF9, bits | (0x8000 if sign else 0), 2)
     bits = _ieee_bits(a, 23, 127)
     if bits >= 0:
-        return _put_bits(buf, off, 26, bits | (0x80000000 if sign else 0), 4)
+        return _put_arg(buf, off, 0xFA, bits | (0x80000000 if sign else 0), 4)
     _room(buf, off, 9)
     buf[off] = 0xFB
     struct.pack_into(">d", buf, off + 1, x)
     return off + 9
-
-
-def _put_bits(buf, off, ai, bits, size):
-    _room(buf, off, size + 1)
-    buf[off] = 0xE0 | ai
-    for i in range(size, 0, -1):
-        buf[off + i] = bits & 0xFF
-        bits >>= 8
-    return off + size + 1
 
 
 def _put_bignum(buf, off, x):
@@ -272,18 +260,26 @@ def _put_map(obj, buf, first, depth):
     """Write the entries, each one moved into bytewise key order as it arrives."""
     first = _head(buf, first, _MAP, len(obj))
     off = first
+    last = last_end = first  # key of the entry that sorts last so far
     for k in obj:
         start = off
         kend = _enc(k, buf, off, depth)
         off = _enc(obj[k], buf, kend, depth)
+        c = _compare(buf, last, last_end, start, kend) if start > first else -1
+        if c < 0:  # sorts after everything written so far: already in place
+            last, last_end = start, kend
+            continue
         p = first
-        while p < start:  # insertion sort over the entries already written
+        while True:  # insertion sort over the entries already written
             pk = _skip(buf, p)
             c = _compare(buf, p, pk, start, kend)
             if c == 0:
                 raise CBOREncodeError("duplicate map key")
             if c > 0:
+                shift = off - start
                 _rotate(buf, p, start, off)
+                if last >= p:
+                    last, last_end = last + shift, last_end + shift
                 break
             p = _skip(buf, pk)
     return off
@@ -380,7 +376,7 @@ def _half(h):
 def _dec(data, off, end, depth):
     """Decode one item at off; return (item, new offset). A break gives (_BREAK_ITEM, off)."""
     if off >= end:
-        _fail("truncated CBOR")
+        raise CBORTruncatedError("truncated CBOR")
     ib = data[off]
     off += 1
     major, ai = ib >> 5, ib & 31
@@ -388,7 +384,7 @@ def _dec(data, off, end, depth):
     if 24 <= ai < 28:
         size = 1 << (ai - 24)
         if off + size > end:
-            _fail("truncated CBOR head")
+            raise CBORTruncatedError("truncated CBOR head")
         if major == _SIMPLE and size > 1:  # half, single or double float
             if size == 2:
                 return _half((data[off] << 8) | data[off + 1]), off + 2
@@ -414,10 +410,12 @@ def _dec(data, off, end, depth):
         if n < 0:
             return _dec_chunks(data, off, end, major, depth)
         if n > end - off:
-            _fail("string length beyond the input")
+            raise CBORTruncatedError("string length beyond the input")
         item = bytes(data[off : off + n])
         if major == _TSTR:
             try:
+                if _LAX_UTF8 and not _utf8_ok(data, off, off + n):
+                    raise UnicodeError
                 item = str(item, "utf-8")
             except UnicodeError:
                 _fail("invalid UTF-8 in text string")
@@ -441,7 +439,7 @@ def _dec(data, off, end, depth):
         return CBORTag(n, item), off
     if major == _ARRAY:
         if n > end - off:
-            _fail("array length beyond the input")
+            raise CBORTruncatedError("array length beyond the input")
         items = []
         while n != 0:
             item, off = _dec(data, off, end, depth)
@@ -454,7 +452,7 @@ def _dec(data, off, end, depth):
         return items, off
     # major == _MAP
     if n > (end - off) // 2:
-        _fail("map length beyond the input")
+        raise CBORTruncatedError("map length beyond the input")
     items = {}
     while n != 0:
         k, off = _dec(data, off, end, depth)
@@ -475,6 +473,39 @@ def _dec(data, off, end, depth):
     return items, off
 
 
+def _utf8_ok(data, i, end):
+    """Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points > 10FFFF."""
+    while i < end:
+        b = data[i]
+        i += 1
+        if b < 0x80:
+            continue
+        if 0xC2 <= b <= 0xDF:
+            n, lo, hi = 1, 0x80, 0xBF
+        elif 0xE0 <= b <= 0xEF:
+            n, lo, hi = 2, 0xA0 if b == 0xE0 else 0x80, 0x9F if b == 0xED else 0xBF
+        elif 0xF0 <= b <= 0xF4:
+            n, lo, hi = 3, 0x90 if b == 0xF0 else 0x80, 0x8F if b == 0xF4 else 0xBF
+        else:
+            return False
+        if i + n > end or not lo <= data[i] <= hi:
+            return False
+        for j in range(i + 1, i + n):
+            if not 0x80 <= data[j] <= 0xBF:
+                return False
+        i += n
+    return True
+
+
+# MicroPython's str() accepts overlong forms and surrogates; check those runtimes ourselves
+# (a probe of the behaviour, so CPython keeps its fast built-in check).
+try:
+    str(b"\xc1\xbc\xed\xa0\x80", "utf-8")
+    _LAX_UTF8 = True
+except UnicodeError:
+    _LAX_UTF8 = False
+
+
 def _dec_item(data, off, end, depth):
     item, off = _dec(data, off, end, depth)
     if item is _BREAK_ITEM:
@@ -486,7 +517,7 @@ def _dec_chunks(data, off, end, major, depth):
     parts = []
     while True:
         if off >= end:
-            _fail("truncated indefinite-length string")
+            raise CBORTruncatedError("truncated indefinite-length string")
         ib = data[off]
         if ib == _BREAK:
             return ("" if major == _TSTR else b"").join(parts), off + 1
