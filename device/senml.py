@@ -13,10 +13,13 @@ One reading (what the telemetry partition returns)::
 A batch of readings (``encode_batch``), grouped by quantity so that each record carries
 only a relative time and a small value relative to a base value::
 
-    [{-2: "<id>:T", -3: t0, -4: "Cel", -5: 22.45, 2: 0},
-     {6: 10, 2: 0.03125}, ...                                  # one per further reading
-     {-2: "<id>:RH", -4: "%RH", -5: 45.1, 2: 0},
-     {6: 10, 2: -0.0625}, ...]
+    [{-2: "<id>:T", -3: bt, -4: "Cel", -5: 22.45, 6: -40, 2: 0},
+     {6: -30, 2: 0.03125}, ...                           # one per further reading
+     {-2: "<id>:RH", -4: "%RH", -5: 45.1, 6: -40, 2: 0},
+     {6: -30, 2: -0.0625}, ...]
+
+bt is the time of the reading that makes the relative times t cheapest to encode (for
+evenly spaced readings: the middle one); bv is each quantity's first value.
 
 Both resolve (``resolve``, RFC 8428 §4.6) to the same records: name, unit, value, time.
 
@@ -134,25 +137,47 @@ def encode_reading(base, time, temperature_centi, humidity_centi, buf=None, offs
     return bytes(out[offset:p])
 
 
-def _section(out, p, base, name, unit, t0, readings, index):
-    first = readings[0][index]
-    bv = _number(first, 0)
+def _int_size(n):
+    """Bytes of a CBOR integer (head included)."""
+    if n < 0:
+        n = -1 - n
+    return 1 if n < 24 else (2 if n < 0x100 else (3 if n < 0x10000 else (5 if n < 0x100000000 else 9)))
+
+
+def _base_time(readings):
+    """The reading time that, as bt, makes the relative times t cheapest to encode."""
+    best = None
+    best_cost = 0
+    for cand in readings:
+        bt = cand[0]
+        cost = 0
+        for r in readings:
+            if r[0] != bt:
+                cost += 1 + _int_size(r[0] - bt)
+        if best is None or cost < best_cost:
+            best, best_cost = bt, cost
+    return best
+
+
+def _section(out, p, base, name, unit, bt, first_section, readings, index):
+    bv = _number(readings[0][index], 0)
     bvf = float(bv)
-    p = _map(out, p, 5 if t0 is not None else 4)
-    p = _field(out, p, BN, base + name)
-    if t0 is not None:
-        p = _field(out, p, BT, t0)
-    p = _field(out, p, BU, unit)
-    p = _field(out, p, BV, bv)
-    p = _field(out, p, V, 0)
-    start = readings[0][0]
-    for i in range(1, len(readings)):
+    for i in range(len(readings)):
         r = readings[i]
-        dt = r[0] - start
-        p = _map(out, p, 2 if dt else 1)
+        dt = r[0] - bt
+        n = 1 + (1 if dt else 0)
+        if i == 0:
+            n += 4 if first_section else 3
+        p = _map(out, p, n)
+        if i == 0:
+            p = _field(out, p, BN, base + name)
+            if first_section:
+                p = _field(out, p, BT, bt)
+            p = _field(out, p, BU, unit)
+            p = _field(out, p, BV, bv)
         if dt:
             p = _field(out, p, T, dt)
-        p = _field(out, p, V, _number(r[index], bvf))
+        p = _field(out, p, V, 0 if i == 0 else _number(r[index], bvf))
     return p
 
 
@@ -181,8 +206,9 @@ def encode_batch(base, readings, buf=None):
         p = 2
     else:
         raise ValueError("at most 127 readings in one batch")
-    p = _section(out, p, base, NAME_TEMPERATURE, UNIT_TEMPERATURE, readings[0][0], readings, 1)
-    p = _section(out, p, base, NAME_HUMIDITY, UNIT_HUMIDITY, None, readings, 2)
+    bt = _base_time(readings)
+    p = _section(out, p, base, NAME_TEMPERATURE, UNIT_TEMPERATURE, bt, True, readings, 1)
+    p = _section(out, p, base, NAME_HUMIDITY, UNIT_HUMIDITY, bt, False, readings, 2)
     if buf is not None:
         return p
     return bytes(out[:p])
