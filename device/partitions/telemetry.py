@@ -32,7 +32,7 @@ corrected on ports whose epoch is 2000); ``telemetry_base_name`` (overrides the 
 
 import time
 
-from device import cbor, psa, senml
+from device import cbor, psa
 from device.compat import const
 from device.psa.service import psa_read, psa_write
 
@@ -119,6 +119,8 @@ def init(config):
     _sensor_error = None
     _sensor_config[0] = config
     _settings = dict(DEFAULT_CONFIG)
+    if not _have_its():
+        return  # a partition set without ITS: the defaults, not kept
     from device.psa import its
 
     try:
@@ -127,6 +129,10 @@ def init(config):
             _settings.update(stored)
     except (psa.PSAError, ValueError):
         pass  # nothing stored (or unreadable): the defaults
+
+
+def _have_its():
+    return psa.psa_version(0x70) != psa.PSA_VERSION_NONE
 
 
 
@@ -241,8 +247,10 @@ def _read(msg):
     status = _measure()
     if status != psa.PSA_SUCCESS:
         return status
+    from device import senml  # imported on first reading: a boot without readings never loads it
+
     try:
-        n = senml.encode_reading(base, _clock(), _centi[0], _centi[1], _buf)
+        n = senml.encode_reading(base, int(_clock()), _centi[0], _centi[1], _buf)
     except ValueError:  # a base name too long for the buffer
         return psa.PSA_ERROR_INSUFFICIENT_MEMORY
     if msg.out_size[0] < n:
@@ -294,12 +302,13 @@ def _set_config(msg):
         return psa.PSA_ERROR_INVALID_ARGUMENT
     new = dict(_settings)
     new.update(changes)
-    from device.psa import its
+    if _have_its():
+        from device.psa import its
 
-    try:
-        its.psa_its_set(CONFIG_UID, cbor.dumps(new))
-    except psa.PSAError as e:
-        return e.status
+        try:
+            its.psa_its_set(CONFIG_UID, cbor.dumps(new))
+        except psa.PSAError as e:
+            return e.status
     _settings.update(new)
     _apply()
     if msg.out_size[0]:

@@ -183,3 +183,11 @@ def test_small_buffer_and_bad_call():
         assert psa.psa_call(TL.TELEMETRY_HANDLE, TL.TELEMETRY_GET_CONFIG, (), (out,)) == psa.PSA_ERROR_BUFFER_TOO_SMALL
     finally:
         af.done(root)
+
+
+def test_works_without_its_or_attestation():
+    chip, bus, sensor = _sim()
+    spm.configure(storage_root="/tmp/psa-unused", partitions=["telemetry"], sensor=sensor, clock=lambda: NOW,
+                  telemetry_base_name=BASE)
+    assert senml.readings(TL.telemetry_read())[0] == BASE
+    assert TL.telemetry_set_config({"retries": 3})["retries"] == 3  # kept for this boot only

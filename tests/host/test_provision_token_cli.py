@@ -6,19 +6,15 @@ import stat
 import subprocess
 import sys
 
-import cbor2
-
 from tools.attestation import verify_token
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHALLENGE = "5a" * 48
 
-
 def sk(*args):
     r = subprocess.run([sys.executable, "-m", "tools.cli"] + list(args), cwd=ROOT, capture_output=True,
                        text=True, timeout=60)
     return r.returncode, r.stdout, r.stderr
-
 
 def test_provision_generate_then_token_then_verify(tmp_path):
     store, reg, iakf, tok = (str(tmp_path / n) for n in ("dev", "devices.json", "iak.hex", "tok.cbor"))
@@ -65,7 +61,6 @@ def test_provision_generate_then_token_then_verify(tmp_path):
     rc, out, err = sk("token", "--verify", tok, "--iak-file", str(other))
     assert rc == 1 and "MAC mismatch" in err
 
-
 def test_given_secrets_are_never_printed_and_reprovisioning_needs_force(tmp_path):
     store = str(tmp_path / "dev")
     psk, iak = "11" * 32, "22" * 32
@@ -84,7 +79,6 @@ def test_given_secrets_are_never_printed_and_reprovisioning_needs_force(tmp_path
     c = verify_token(open(tok, "rb").read(), bytes.fromhex("33" * 32), profile="psa-2.0")
     assert c["lifecycle"] == 0x3000  # --force re-provisioned with the default lifecycle
 
-
 def test_the_store_is_what_the_device_reads(tmp_path):
     """The identity and keys land in the ITS the device partitions use."""
     store = str(tmp_path / "dev")
@@ -99,7 +93,6 @@ def test_the_store_is_what_the_device_reads(tmp_path):
             "    print(e.status)\n" % store)
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.stdout.split() == ["gw-test-7", "-133"], r.stderr  # the PSK cannot be exported
-
 
 def test_bad_arguments(tmp_path):
     store = str(tmp_path / "dev")
