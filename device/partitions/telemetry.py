@@ -74,7 +74,7 @@ _clock = None
 _base = None  # SenML base name, once known
 _base_override = None
 _settings = None
-_sensor_config = [None]
+_config = {}
 _counts = [0, 0]  # readings, failures since boot
 _centi = [0, 0]
 _buf = bytearray(TELEMETRY_READING_MAX_SIZE)
@@ -109,7 +109,7 @@ def _make_sensor(config):
 
 def init(config):
     """Boot: make the sensor (no bus traffic yet), load the sampling configuration."""
-    global _sensor, _sensor_error, _clock, _base, _base_override, _settings, last_failure
+    global _sensor, _sensor_error, _clock, _base, _base_override, _settings, _config, last_failure
     _counts[0] = _counts[1] = 0
     _base = None
     _base_override = config.get("telemetry_base_name")
@@ -117,7 +117,7 @@ def init(config):
     last_failure = None
     _sensor = None  # made on first use: no imports or bus traffic at boot
     _sensor_error = None
-    _sensor_config[0] = config
+    _config = config
     _settings = dict(DEFAULT_CONFIG)
     if not _have_its():
         return  # a partition set without ITS: the defaults, not kept
@@ -135,17 +135,16 @@ def _have_its():
     return psa.psa_version(0x70) != psa.PSA_VERSION_NONE
 
 
-
 def _get_sensor():
     """The sensor, made on first use (None when it cannot be made: _sensor_error says why)."""
     global _sensor, _sensor_error
     if _sensor is None and _sensor_error is None:
         try:
-            _sensor = _make_sensor(_sensor_config[0])
+            _sensor = _make_sensor(_config)
         except (OSError, ImportError, ValueError) as e:
             _sensor_error = "no sensor: %r" % (e,)
-        if _sensor is not None:
-            _apply()
+        else:
+            _apply(_sensor)
     return _sensor
 
 
@@ -172,8 +171,8 @@ def _validate(changes):
     return None
 
 
-def _apply():
-    s = _get_sensor()
+def _apply(s):
+    """The sampling configuration onto the driver (what it has of it)."""
     if s is None:
         return
     if hasattr(s, "repeatability"):
@@ -310,7 +309,7 @@ def _set_config(msg):
         except psa.PSAError as e:
             return e.status
     _settings.update(new)
-    _apply()
+    _apply(_get_sensor())
     if msg.out_size[0]:
         return _reply(msg, _settings)
     return psa.PSA_SUCCESS

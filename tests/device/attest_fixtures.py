@@ -24,7 +24,11 @@ def boot(provisioned=True, iak=IAK, lifecycle=0x3000, kid=None, storage_root=Non
 
 
 def temp_root():
-    """A fresh empty folder (MicroPython has no tempfile: made by hand under /tmp)."""
+    """A fresh empty folder (MicroPython has no tempfile: made by hand under /tmp).
+
+    The same as psa_fixtures.temp_root, kept here so these tests need not load psa_fixtures
+    (its test partitions cost heap the 256k MicroPython lane does not have to spare).
+    """
     try:
         import tempfile
 

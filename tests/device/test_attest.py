@@ -313,3 +313,13 @@ def test_measurement_is_deterministic_and_sees_every_change():
                 __import__("os").rmdir(root + "/" + d if d else root)
             except OSError:
                 pass
+
+
+def test_unreadable_code_is_left_out_not_faked():
+    root = af.boot(app_main="/nonexistent/main.py")
+    try:
+        comps = cbor.loads(_parts(A.psa_initial_attest_get_token(af.CHALLENGE))[2])[IOT["sw_components"]]
+        assert [c[1] for c in comps] == ["sensorkit"]
+        assert "/nonexistent/main.py" in attest_partition.last_failure
+    finally:
+        af.done(root)

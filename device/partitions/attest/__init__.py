@@ -102,12 +102,15 @@ def init(config):
 
 
 def _random(n):
-    try:
+    """n random bytes from the crypto partition's RNG (the runtime's, when there is no crypto service)."""
+    if psa.psa_version(0x80) != psa.PSA_VERSION_NONE:
         from device.psa import crypto
 
-        return crypto.psa_generate_random(n)
-    except (ImportError, psa.PSAError):
-        return urandom(n)
+        try:
+            return crypto.psa_generate_random(n)
+        except psa.PSAError:
+            pass
+    return urandom(n)
 
 
 def _exists(path):
@@ -134,13 +137,27 @@ def _app_main():
 
 
 def _measure():
-    """(type, value, version, description) of each deployed code tree, measured once per boot."""
+    """(type, value, version, description) of each deployed code tree, measured once per boot.
+
+    A tree that cannot be read (e.g. modules frozen into the firmware) is left out, so a
+    verifier that expects it refuses the device; last_failure says which.
+    """
+    global last_failure
     from device.partitions.attest import measure
 
-    comps = [("sensorkit", measure.measure_tree(measure.library_root()), LIBRARY_VERSION, measure.DESCRIPTION)]
+    comps = []
+    try:
+        comps.append(("sensorkit", measure.measure_tree(measure.library_root()), LIBRARY_VERSION,
+                      measure.DESCRIPTION))
+    except OSError as e:
+        last_failure = "library code not measurable: %r" % (e,)
     main = _app_main()
     if main:
-        comps.append(("app", measure.measure_file(main, "main.py"), _config.get("app_version"), measure.DESCRIPTION))
+        try:
+            comps.append(("app", measure.measure_file(main, "main.py"), _config.get("app_version"),
+                          measure.DESCRIPTION))
+        except OSError as e:
+            last_failure = "%s not measurable: %r" % (main, e)
     return comps
 
 
