@@ -51,6 +51,7 @@ _U64_END = const(0x10000000000000000)
 _BYTES_TYPES = (bytes, bytearray, memoryview)
 _SEQ_TYPES = (list, tuple)
 _INF = float("inf")
+_BREAK_ITEM = object()  # what _dec returns for the break stop code
 
 
 class CBORDecodeError(ValueError):
@@ -125,13 +126,11 @@ def _head(buf, off, major, n):
     """Write a head with the shortest argument encoding; return the new offset."""
     if n < 24:
         return _put_arg(buf, off, (major << 5) | n, 0, 0)
-    if n < 0x100:
-        return _put_arg(buf, off, (major << 5) | 24, n, 1)
-    if n < 0x10000:
-        return _put_arg(buf, off, (major << 5) | 25, n, 2)
-    if n < 0x100000000:
-        return _put_arg(buf, off, (major << 5) | 26, n, 4)
-    return _put_arg(buf, off, (major << 5) | 27, n, 8)
+    ai, size = 24, 1  # 1, 2, 4 or 8 argument bytes
+    while n >> (8 * size):
+        ai += 1
+        size <<= 1
+    return _put_arg(buf, off, (major << 5) | ai, n, size)
 
 
 def _put_arg(buf, off, ib, n, size):
@@ -454,6 +453,7 @@ def _dec(data, off, end, depth):
     if n > (end - off) // 2:
         raise CBORTruncatedError("map length beyond the input")
     items = {}
+    nan_key = False
     while n != 0:
         k, off = _dec(data, off, end, depth)
         if k is _BREAK_ITEM:
@@ -463,6 +463,10 @@ def _dec(data, off, end, depth):
         v, off = _dec_item(data, off, end, depth)
         if isinstance(k, list):
             k = _freeze(k)
+        if isinstance(k, float) and k != k:  # a dict keeps NaNs apart; CBOR does not
+            if nan_key:
+                _fail("duplicate map key")
+            nan_key = True
         try:
             if k in items:
                 _fail("duplicate map key")
@@ -529,13 +533,6 @@ def _dec_chunks(data, off, end, major, depth):
 
 def _freeze(items):
     return tuple(_freeze(x) if isinstance(x, list) else x for x in items)
-
-
-class _BreakItem:
-    pass
-
-
-_BREAK_ITEM = _BreakItem()
 
 
 def decode_from(data, offset=0):

@@ -44,11 +44,9 @@ def _print_exc(e):
 
 
 def _unload(loaded):
-    """Unload every module a test module brought in (library modules too), so that each test
-    module starts from the same heap: 256k cannot hold all of device/ at once."""
-    for k in list(sys.modules):
-        if k not in loaded:
-            del sys.modules[k]
+    for key in list(sys.modules):
+        if key not in loaded:
+            del sys.modules[key]
     gc.collect()
 
 
@@ -62,8 +60,11 @@ def main(argv):
         sys.path.insert(0, root)
     passed = failed = 0
     for name in _modules(root, wanted):
+        # Each test module starts from the same set of loaded modules and leaves
+        # nothing behind, so a 256k heap holds the whole suite, and no module's
+        # state leaks into the next one.
+        loaded = set(sys.modules)
         try:
-            loaded = list(sys.modules)  # what stays loaded once this module's tests are done
             mod = __import__("tests.device." + name, None, None, [name])
         except Exception as e:  # an import error fails the whole module, loudly
             print("FAIL", name, "(import)")
@@ -85,7 +86,6 @@ def main(argv):
                 _print_exc(e)
             else:
                 passed += 1
-        mod = fn = None
         _unload(loaded)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

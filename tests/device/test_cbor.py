@@ -296,6 +296,7 @@ BAD = [
     "7f61616263eda080ff",  # ... in a chunk
     "63e6b0",  # truncated UTF-8 sequence at the end
     "a201010102",  # duplicate key
+    "a2f97e0001fa7fc0000002",  # two NaN keys
     "a1a00101",  # unhashable key
     "a1810100ff",  # an array key is fine, the trailing break is not
     "c201",  # bignum tag without a byte string
