@@ -103,6 +103,8 @@ def _field(buf, off, key, value):
 
 
 def _map(buf, off, n):
+    if off >= len(buf):
+        raise cbor.CBOREncodeError("SenML pack does not fit the buffer")
     buf[off] = 0xA0 | n  # n <= 6 here
     return off + 1
 
@@ -197,6 +199,8 @@ def encode_batch(base, readings, buf=None):
         _int_centi(r[2], "humidity")
     out = buf if buf is not None else bytearray(64 + 2 * len(base) + 24 * n)
     items = 2 * n
+    if len(out) < 2:
+        raise cbor.CBOREncodeError("SenML pack does not fit the buffer")
     if items < 24:
         out[0] = 0x80 | items
         p = 1

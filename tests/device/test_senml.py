@@ -29,11 +29,13 @@ def test_single_reading_into_a_buffer():
     buf = bytearray(128)
     n = senml.encode_reading(BASE, T0, -1234, 0, buf, 3)
     assert bytes(buf[3:n]) == senml.encode_reading(BASE, T0, -1234, 0)
-    try:
-        senml.encode_reading(BASE, T0, 1, 1, bytearray(20))
-        raise AssertionError("wrote past a small buffer")
-    except ValueError:
-        pass
+    one = senml.encode_reading(BASE, T0, 1, 1)
+    for n in (0, 1, 20, len(one) - 1):
+        try:
+            senml.encode_reading(BASE, T0, 1, 1, bytearray(n))
+            raise AssertionError("wrote past a %d-byte buffer" % n)
+        except ValueError:
+            pass
 
 
 def test_values_are_exact_to_the_hundredth():
@@ -82,6 +84,12 @@ def test_batch_layout_and_size():
     assert len(batch) <= 280, len(batch)
     buf = bytearray(400)
     assert senml.encode_batch(BASE, rs, buf) == len(batch) and bytes(buf[: len(batch)]) == batch
+    for n in (0, 1, 2, 50, len(batch) - 1):  # a short buffer: ValueError, never IndexError
+        try:
+            senml.encode_batch(BASE, rs, bytearray(n))
+            raise AssertionError("a %d-byte buffer held a %d-byte batch" % (n, len(batch)))
+        except ValueError:
+            pass
 
 
 def test_batch_with_big_jumps_stays_exact():
