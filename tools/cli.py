@@ -15,6 +15,8 @@ SUBCOMMANDS = [
     "demo",
     "gateway",
     "deploy",
+    "provision",
+    "token",
 ]
 
 
