@@ -1,0 +1,75 @@
+"""AES-CCM (RFC 3610, NIST SP 800-38C) on any backend of ``aes``: CBC-MAC + CTR.
+
+    from device.partitions.crypto import aes, ccm
+    c = aes.new(key)
+    ct_tag = ccm.encrypt(c, nonce, aad, plaintext, tag_len=16)
+    plaintext = ccm.decrypt(c, nonce, aad, ct_tag, tag_len=16)   # aes.InvalidTag on a bad tag
+
+Nonce 7..13 bytes (TLS CCM suites use 12), tag 4..16 bytes, even (TLS: 16 or 8). The CBC-MAC is
+one CBC call over B0 || encoded AAD || padded message; the counter blocks A0..An are one ECB call.
+"""
+
+from device.partitions.crypto.aes import xor, ctr_blocks, compare_digest, InvalidTag
+
+
+def _check(nonce, tag_len):
+    if not 7 <= len(nonce) <= 13:
+        raise ValueError("CCM nonce must be 7..13 bytes")
+    if tag_len < 4 or tag_len > 16 or tag_len & 1:
+        raise ValueError("CCM tag must be 4, 6, ..., 16 bytes")
+
+
+def _pad(n):
+    return bytes((16 - n % 16) % 16)
+
+
+def _cbc_mac(cipher, nonce, aad, msg, tag_len):
+    q = 15 - len(nonce)  # L: bytes of the message-length field
+    if len(msg) >> (8 * q):
+        raise ValueError("CCM message too long for this nonce length")
+    flags = (0x40 if aad else 0) | (((tag_len - 2) // 2) << 3) | (q - 1)
+    parts = [bytes((flags,)), bytes(nonce), len(msg).to_bytes(q, "big")]
+    if aad:
+        a = len(aad)
+        if a < 0xFF00:
+            parts.append(a.to_bytes(2, "big"))
+            n = 2
+        elif a >> 32 == 0:
+            parts.append(b"\xff\xfe" + a.to_bytes(4, "big"))
+            n = 6
+        else:
+            parts.append(b"\xff\xff" + a.to_bytes(8, "big"))
+            n = 10
+        parts.append(bytes(aad))
+        parts.append(_pad(n + a))
+    parts.append(bytes(msg))
+    parts.append(_pad(len(msg)))
+    return cipher.cbc_mac(b"".join(parts))
+
+
+def _keystream(cipher, nonce, n):
+    q = 15 - len(nonce)
+    return ctr_blocks(cipher, bytes((q - 1,)) + bytes(nonce), 0, 1 + (n + 15) // 16)
+
+
+def encrypt(cipher, nonce, aad, plaintext, tag_len=16):
+    """ciphertext || tag."""
+    _check(nonce, tag_len)
+    n = len(plaintext)
+    t = _cbc_mac(cipher, nonce, aad, plaintext, tag_len)
+    ks = _keystream(cipher, nonce, n)
+    return xor(plaintext, ks[16: 16 + n]) + xor(t[:tag_len], ks[:tag_len])
+
+
+def decrypt(cipher, nonce, aad, data, tag_len=16):
+    """The plaintext of ciphertext || tag; raises aes.InvalidTag when it does not verify."""
+    _check(nonce, tag_len)
+    n = len(data) - tag_len
+    if n < 0:
+        raise InvalidTag("CCM input shorter than its tag")
+    ks = _keystream(cipher, nonce, n)
+    pt = xor(data[:n], ks[16: 16 + n])
+    t = _cbc_mac(cipher, nonce, aad, pt, tag_len)
+    if not compare_digest(xor(t[:tag_len], ks[:tag_len]), data[n:]):
+        raise InvalidTag("CCM tag mismatch")
+    return pt

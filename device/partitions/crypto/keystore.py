@@ -1,0 +1,172 @@
+"""The crypto partition's key store: volatile keys in RAM, persistent keys in ITS (S side only).
+
+A key has PSA attributes (type, bits, usage, permitted alg, lifetime, id) and an *owner*: the
+client id that created or was provisioned the key. Only the owner may use, export or destroy it
+(the CVE-2021-40327 class of bug is a key used across that line); anyone else gets
+PSA_ERROR_NOT_PERMITTED. Keys in the vendor id range (0x40000000..) other than volatile ones are
+factory-provisioned: no client may create or destroy them through the service.
+
+Persistent keys are ITS assets of the crypto partition itself (pid 259, its own ITS namespace)
+under uid KEY_UID_BASE + key id; record = b"PSAK" | type u16 | bits u16 | usage u32 | alg u32 |
+owner i32 (little endian) | key bytes. ITS checksums every asset; a record that does not parse
+reads as PSA_ERROR_DATA_CORRUPT.
+"""
+
+import struct
+
+from device import psa as _psa
+from device.psa import PSAError
+from device.psa import crypto as C
+from device.psa import its as _its
+
+KEY_UID_BASE = 0x6B65790000000000  # b"key\0" then the 32-bit key id
+MAX_VOLATILE = 32
+_REC = "<4sHHIIi"
+_REC_SIZE = 20
+_MAGIC = b"PSAK"
+
+_volatile = {}
+_next_volatile = C.PSA_KEY_ID_VOLATILE_MIN
+
+
+class Key:
+    """One key in S memory. .ctx caches a cipher context (AES schedule, GHASH tables)."""
+
+    def __init__(self, kid, type, bits, usage, alg, lifetime, owner, data):
+        self.id = kid
+        self.type = type
+        self.bits = bits
+        self.usage = usage
+        self.alg = alg
+        self.lifetime = lifetime
+        self.owner = owner
+        self.data = data
+        self.ctx = None
+        self.gcm = None
+
+    def attributes(self):
+        return C.KeyAttributes(self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
+
+
+def reset():
+    """Forget every volatile key (a reboot of the secure world)."""
+    global _next_volatile
+    _volatile.clear()
+    _next_volatile = C.PSA_KEY_ID_VOLATILE_MIN
+
+
+def check_type(key_type, nbytes):
+    """Raise PSAError unless `nbytes` of key material suit `key_type`."""
+    if key_type == C.PSA_KEY_TYPE_AES:
+        if nbytes not in (16, 32):  # AES-192 is not offered: MicroPython's cryptolib has none
+            raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED if nbytes == 24 else _psa.PSA_ERROR_INVALID_ARGUMENT)
+    elif key_type in (C.PSA_KEY_TYPE_HMAC, C.PSA_KEY_TYPE_DERIVE, C.PSA_KEY_TYPE_RAW_DATA):
+        if nbytes < 1:
+            raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    else:
+        raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
+    if nbytes > C.MAX_KEY_BYTES:
+        raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
+
+
+def _uid(kid):
+    return KEY_UID_BASE + kid
+
+
+def _is_persistent_id(kid):
+    return C.PSA_KEY_ID_USER_MIN <= kid < C.PSA_KEY_ID_VOLATILE_MIN
+
+
+def create(attrs, data, owner, factory=False):
+    """Store a new key; returns its id. `factory` allows (and overwrites) vendor-range persistent ids."""
+    global _next_volatile
+    data = bytes(data)
+    check_type(attrs.type, len(data))
+    if attrs.bits not in (0, 8 * len(data)):
+        raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    if attrs.lifetime == C.PSA_KEY_LIFETIME_VOLATILE:
+        if attrs.id != C.PSA_KEY_ID_NULL:
+            raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
+        if len(_volatile) >= MAX_VOLATILE:
+            raise PSAError(_psa.PSA_ERROR_INSUFFICIENT_MEMORY)
+        kid = _next_volatile
+        while kid in _volatile:
+            kid = kid + 1 if kid < C.PSA_KEY_ID_VENDOR_MAX else C.PSA_KEY_ID_VOLATILE_MIN
+        _next_volatile = kid + 1 if kid < C.PSA_KEY_ID_VENDOR_MAX else C.PSA_KEY_ID_VOLATILE_MIN
+        _volatile[kid] = Key(kid, attrs.type, 8 * len(data), attrs.usage, attrs.alg, attrs.lifetime, owner, data)
+        return kid
+    if attrs.lifetime != C.PSA_KEY_LIFETIME_PERSISTENT:
+        raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
+    kid = attrs.id
+    user = C.PSA_KEY_ID_USER_MIN <= kid <= C.PSA_KEY_ID_USER_MAX
+    vendor = C.PSA_KEY_ID_VENDOR_MIN <= kid < C.PSA_KEY_ID_VOLATILE_MIN
+    if not (user or (factory and vendor)):
+        raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    if not factory and _exists(kid):
+        raise PSAError(_psa.PSA_ERROR_ALREADY_EXISTS)
+    rec = struct.pack(_REC, _MAGIC, attrs.type, 8 * len(data), attrs.usage, attrs.alg, owner) + data
+    try:
+        _its.psa_its_set(_uid(kid), rec)
+    except PSAError as e:
+        raise PSAError(_psa.PSA_ERROR_INSUFFICIENT_STORAGE if e.status == _psa.PSA_ERROR_INSUFFICIENT_STORAGE
+                       else _psa.PSA_ERROR_STORAGE_FAILURE)
+    return kid
+
+
+def _exists(kid):
+    try:
+        _its.psa_its_get_info(_uid(kid))
+        return True
+    except PSAError as e:
+        if e.status == _psa.PSA_ERROR_DOES_NOT_EXIST:
+            return False
+        return True  # present but unreadable (corrupt): taken
+
+
+def load(kid):
+    """The Key with id `kid` (any owner), or PSAError INVALID_HANDLE / DATA_CORRUPT / STORAGE_FAILURE."""
+    k = _volatile.get(kid)
+    if k is not None:
+        return k
+    if not _is_persistent_id(kid):
+        raise PSAError(_psa.PSA_ERROR_INVALID_HANDLE)
+    try:
+        rec = _its.psa_its_get(_uid(kid))
+    except PSAError as e:
+        if e.status == _psa.PSA_ERROR_DOES_NOT_EXIST:
+            raise PSAError(_psa.PSA_ERROR_INVALID_HANDLE)
+        if e.status == _psa.PSA_ERROR_DATA_CORRUPT:
+            raise e
+        raise PSAError(_psa.PSA_ERROR_STORAGE_FAILURE)
+    if len(rec) <= _REC_SIZE:
+        raise PSAError(_psa.PSA_ERROR_DATA_CORRUPT)
+    magic, t, bits, usage, alg, owner = struct.unpack(_REC, rec[:_REC_SIZE])
+    data = rec[_REC_SIZE:]
+    if magic != _MAGIC or bits != 8 * len(data):
+        raise PSAError(_psa.PSA_ERROR_DATA_CORRUPT)
+    return Key(kid, t, bits, usage, alg, C.PSA_KEY_LIFETIME_PERSISTENT, owner, data)
+
+
+def get(kid, client_id):
+    """The Key `kid` if `client_id` owns it; PSA_ERROR_NOT_PERMITTED for anyone else."""
+    k = load(kid)
+    if k.owner != client_id:
+        raise PSAError(_psa.PSA_ERROR_NOT_PERMITTED)
+    return k
+
+
+def destroy(kid, client_id):
+    if kid == C.PSA_KEY_ID_NULL:
+        return  # PSA: destroying the null key is a no-op success
+    k = get(kid, client_id)
+    if kid in _volatile:
+        k.data = b""
+        k.ctx = None
+        del _volatile[kid]
+        return
+    if C.PSA_KEY_ID_VENDOR_MIN <= kid:
+        raise PSAError(_psa.PSA_ERROR_NOT_PERMITTED)  # factory-provisioned: read-only to clients
+    try:
+        _its.psa_its_remove(_uid(kid))
+    except PSAError:
+        raise PSAError(_psa.PSA_ERROR_STORAGE_FAILURE)

@@ -1,0 +1,425 @@
+"""The crypto service function: unpack the 16-byte header of in_vec[0], check policy, run the
+primitive, reply through psa_write. Wire format: docs/crypto.md.
+
+Every function checks, in this order: the vectors are well formed (else PROGRAMMER_ERROR for a
+bad header, INVALID_ARGUMENT for bad data), the algorithm is one this partition offers
+(NOT_SUPPORTED), the key exists (INVALID_HANDLE) and belongs to the caller, has the usage flag
+and permits the algorithm (NOT_PERMITTED), and the out-vector is large enough (BUFFER_TOO_SMALL).
+"""
+
+import hashlib
+import struct
+
+from device import psa as _psa
+from device.compat import urandom
+from device.psa import PSAError
+from device.psa import crypto as C
+from device.psa.service import psa_read, psa_write
+from device.partitions.crypto import aes, ccm, gcm, keystore
+from device.partitions.crypto.hmac_sha256 import HMACKey
+from device.partitions.crypto.tls12 import psk_premaster
+
+MAX_OPERATIONS = 8
+MAX_RANDOM = 1024
+KDF_CAPACITY = 255 * 32  # TLS12_PRF and TLS12_PSK_TO_MS with SHA-256 (as mbedTLS: 255 hash lengths)
+
+_HMAC_SHA256 = C.PSA_ALG_HMAC(C.PSA_ALG_SHA_256)
+_PRF = C.PSA_ALG_TLS12_PRF(C.PSA_ALG_SHA_256)
+_PSK_TO_MS = C.PSA_ALG_TLS12_PSK_TO_MS(C.PSA_ALG_SHA_256)
+_CCM_BASE = C.PSA_ALG_CCM & ~C.PSA_ALG_AEAD_TAG_LENGTH_MASK
+_GCM_BASE = C.PSA_ALG_GCM & ~C.PSA_ALG_AEAD_TAG_LENGTH_MASK
+_CATEGORY = 0x7F000000
+
+_ops = {}  # handle -> [owner, kind, state]
+_next_op = 1
+
+
+def reset():
+    global _next_op
+    _ops.clear()
+    _next_op = 1
+
+
+def _err(status):
+    raise PSAError(status)
+
+
+def _in(msg, i):
+    return psa_read(msg, i, msg.in_size[i])
+
+
+def _reply(msg, i, data):
+    if len(data) > msg.out_size[i]:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    psa_write(msg, i, data)
+
+
+def _attrs(msg, i):
+    if msg.in_size[i] != C.ATTRIBUTES_SIZE:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    return C.KeyAttributes.unpack(_in(msg, i))
+
+
+def _key_for(msg, kid, usage, alg):
+    """The caller's key `kid`, checked for `usage` and for permitting `alg`."""
+    k = keystore.get(kid, msg.client_id)
+    if not k.usage & usage or k.alg != alg:
+        _err(_psa.PSA_ERROR_NOT_PERMITTED)
+    return k
+
+
+def _aes(k):
+    if k.type != C.PSA_KEY_TYPE_AES:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    if k.ctx is None:
+        k.ctx = aes.new(k.data)
+    return k.ctx
+
+
+def _id_out(msg, kid):
+    _reply(msg, 0, struct.pack("<I", kid))
+
+
+# --- key management ---------------------------------------------------------------------------------
+def _import(msg, step, kid, alg, op):
+    a = _attrs(msg, 1)
+    if msg.out_size[0] < 4:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    _id_out(msg, keystore.create(a, _in(msg, 2), msg.client_id))
+
+
+def _generate(msg, step, kid, alg, op):
+    a = _attrs(msg, 1)
+    if a.bits <= 0 or a.bits % 8:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    keystore.check_type(a.type, a.bits // 8)
+    if msg.out_size[0] < 4:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    _id_out(msg, keystore.create(a, urandom(a.bits // 8), msg.client_id))
+
+
+def _destroy(msg, step, kid, alg, op):
+    keystore.destroy(kid, msg.client_id)
+
+
+def _get_attributes(msg, step, kid, alg, op):
+    _reply(msg, 0, keystore.get(kid, msg.client_id).attributes().pack())
+
+
+def _export(msg, step, kid, alg, op):
+    k = keystore.get(kid, msg.client_id)
+    if not k.usage & C.PSA_KEY_USAGE_EXPORT:
+        _err(_psa.PSA_ERROR_NOT_PERMITTED)
+    _reply(msg, 0, k.data)
+
+
+def _random(msg, step, kid, alg, op):
+    n = msg.out_size[0]
+    if n > MAX_RANDOM:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    try:
+        r = urandom(n)
+    except OSError:
+        _err(_psa.PSA_ERROR_INSUFFICIENT_ENTROPY)
+    psa_write(msg, 0, r)
+
+
+# --- hash --------------------------------------------------------------------------------------------
+def _check_hash(alg):
+    if alg != C.PSA_ALG_SHA_256:
+        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x02000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
+
+
+def _hash_compute(msg, step, kid, alg, op):
+    _check_hash(alg)
+    _reply(msg, 0, hashlib.sha256(_in(msg, 1)).digest())
+
+
+def _new_op(msg, kind, state):
+    global _next_op
+    if len(_ops) >= MAX_OPERATIONS:
+        _err(_psa.PSA_ERROR_INSUFFICIENT_MEMORY)
+    if msg.out_size[0] < 4:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    h = _next_op
+    while h in _ops or h == 0:
+        h = (h + 1) & 0xFFFFFFFF
+    _next_op = (h + 1) & 0xFFFFFFFF
+    _ops[h] = [msg.client_id, kind, state]
+    _id_out(msg, h)
+
+
+def _op(msg, op, kind):
+    e = _ops.get(op)
+    if e is None or e[0] != msg.client_id or e[1] != kind:
+        _err(_psa.PSA_ERROR_BAD_STATE)  # not an active operation of this caller
+    return e[2]
+
+
+def _hash_setup(msg, step, kid, alg, op):
+    _check_hash(alg)
+    _new_op(msg, "hash", hashlib.sha256())
+
+
+def _hash_update(msg, step, kid, alg, op):
+    _op(msg, op, "hash").update(_in(msg, 1))
+
+
+def _hash_finish(msg, step, kid, alg, op):
+    h = _op(msg, op, "hash")
+    if msg.out_size[0] < 32:
+        del _ops[op]
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    del _ops[op]
+    psa_write(msg, 0, h.digest())
+
+
+def _abort(kind):
+    def f(msg, step, kid, alg, op):
+        _op(msg, op, kind)
+        del _ops[op]
+
+    return f
+
+
+# --- MAC ---------------------------------------------------------------------------------------------
+def _mac(msg, kid, alg, usage):
+    if alg != _HMAC_SHA256:
+        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x03000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
+    k = _key_for(msg, kid, usage, alg)
+    if k.type != C.PSA_KEY_TYPE_HMAC:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    if k.ctx is None:
+        k.ctx = HMACKey(k.data)
+    return k.ctx.mac(_in(msg, 1))
+
+
+def _mac_compute(msg, step, kid, alg, op):
+    if msg.out_size[0] < 32:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    psa_write(msg, 0, _mac(msg, kid, alg, C.PSA_KEY_USAGE_SIGN_MESSAGE))
+
+
+def _mac_verify(msg, step, kid, alg, op):
+    if not aes.compare_digest(_mac(msg, kid, alg, C.PSA_KEY_USAGE_VERIFY_MESSAGE), _in(msg, 2)):
+        _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
+
+
+# --- AEAD --------------------------------------------------------------------------------------------
+def _aead(msg, step, kid, alg, encrypt):
+    base = alg & ~C.PSA_ALG_AEAD_TAG_LENGTH_MASK
+    tag = (alg & C.PSA_ALG_AEAD_TAG_LENGTH_MASK) >> C.PSA_AEAD_TAG_LENGTH_OFFSET
+    if base == _CCM_BASE:
+        if tag < 4 or tag > 16 or tag & 1:
+            _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    elif base == _GCM_BASE:
+        if tag not in (4, 8, 12, 13, 14, 15, 16):
+            _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    else:
+        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x05000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
+    k = _key_for(msg, kid, C.PSA_KEY_USAGE_ENCRYPT if encrypt else C.PSA_KEY_USAGE_DECRYPT, alg)
+    c = _aes(k)
+    if step > msg.in_size[1]:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    na = _in(msg, 1)
+    nonce = na[:step]
+    aad = na[step:]
+    data = _in(msg, 2)
+    n = len(data) + tag if encrypt else len(data) - tag
+    if base == _CCM_BASE:
+        if not 7 <= step <= 13:
+            _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+        if n < 0:
+            _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
+        if n > msg.out_size[0]:
+            _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+        out = (ccm.encrypt if encrypt else ccm.decrypt)(c, nonce, aad, data, tag)
+    else:
+        if not 1 <= step <= 128:
+            _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+        if n < 0:
+            _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
+        if n > msg.out_size[0]:
+            _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+        g = k.gcm
+        if g is None:
+            g = gcm.GCM(c)
+            if k.lifetime == C.PSA_KEY_LIFETIME_VOLATILE:
+                k.gcm = g
+        out = (g.encrypt if encrypt else g.decrypt)(nonce, aad, data, tag)
+    psa_write(msg, 0, out)
+
+
+def _aead_encrypt(msg, step, kid, alg, op):
+    _aead(msg, step, kid, alg, True)
+
+
+def _aead_decrypt(msg, step, kid, alg, op):
+    _aead(msg, step, kid, alg, False)
+
+
+# --- AES-CBC without padding ----------------------------------------------------------------------
+def _cipher(msg, kid, alg, usage):
+    if alg != C.PSA_ALG_CBC_NO_PADDING:
+        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x04000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
+    return _aes(_key_for(msg, kid, usage, alg))
+
+
+def _cipher_encrypt(msg, step, kid, alg, op):
+    c = _cipher(msg, kid, alg, C.PSA_KEY_USAGE_ENCRYPT)
+    data = _in(msg, 1)
+    if len(data) % 16:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    if len(data) + 16 > msg.out_size[0]:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    iv = urandom(16)
+    psa_write(msg, 0, iv)
+    psa_write(msg, 0, c.cbc_encrypt(iv, data))
+
+
+def _cipher_decrypt(msg, step, kid, alg, op):
+    c = _cipher(msg, kid, alg, C.PSA_KEY_USAGE_DECRYPT)
+    data = _in(msg, 1)
+    if len(data) < 16 or len(data) % 16:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    if len(data) - 16 > msg.out_size[0]:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    psa_write(msg, 0, c.cbc_decrypt(data[:16], data[16:]))
+
+
+# --- key derivation: TLS12_PRF / TLS12_PSK_TO_MS with SHA-256 --------------------------------------
+class _Kdf:
+    def __init__(self, alg):
+        self.alg = alg
+        self.inputs = {}
+        self.secret_is_key = False
+        self.key = None  # HMACKey of the PRF secret once output started
+        self.a = None
+        self.seed = None
+        self.buf = b""
+        self.left = KDF_CAPACITY
+
+    def take(self, n):
+        if self.key is None:
+            i = self.inputs
+            for s in (C.PSA_KEY_DERIVATION_INPUT_SEED, C.PSA_KEY_DERIVATION_INPUT_SECRET,
+                      C.PSA_KEY_DERIVATION_INPUT_LABEL):
+                if s not in i:
+                    _err(_psa.PSA_ERROR_BAD_STATE)
+            secret = i[C.PSA_KEY_DERIVATION_INPUT_SECRET]
+            if self.alg == _PSK_TO_MS:
+                secret = psk_premaster(secret, i.get(C.PSA_KEY_DERIVATION_INPUT_OTHER_SECRET))
+            self.key = HMACKey(secret)
+            self.seed = i[C.PSA_KEY_DERIVATION_INPUT_LABEL] + i[C.PSA_KEY_DERIVATION_INPUT_SEED]
+            self.a = self.seed
+            self.inputs = None  # the raw inputs are not kept once the stream exists
+        if n > self.left:
+            self.left = 0
+            _err(_psa.PSA_ERROR_INSUFFICIENT_DATA)
+        self.left -= n
+        buf = self.buf
+        while len(buf) < n:
+            self.a = self.key.mac(self.a)
+            buf += self.key.mac(self.a + self.seed)
+        self.buf = buf[n:]
+        return buf[:n]
+
+
+_STEPS = {
+    _PRF: (C.PSA_KEY_DERIVATION_INPUT_SEED, C.PSA_KEY_DERIVATION_INPUT_SECRET, C.PSA_KEY_DERIVATION_INPUT_LABEL),
+    _PSK_TO_MS: (C.PSA_KEY_DERIVATION_INPUT_SEED, C.PSA_KEY_DERIVATION_INPUT_OTHER_SECRET,
+                 C.PSA_KEY_DERIVATION_INPUT_SECRET, C.PSA_KEY_DERIVATION_INPUT_LABEL),
+}
+
+
+def _kdf_setup(msg, step, kid, alg, op):
+    if alg not in _STEPS:
+        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x08000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
+    _new_op(msg, "kdf", _Kdf(alg))
+
+
+def _kdf_input(st, step, data):
+    if step not in _STEPS[st.alg]:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    if st.inputs is None or step in st.inputs:
+        _err(_psa.PSA_ERROR_BAD_STATE)  # after output started, or the same step twice
+    if len(data) > 0xFFFF:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    st.inputs[step] = data
+
+
+def _kdf_input_bytes(msg, step, kid, alg, op):
+    _kdf_input(_op(msg, op, "kdf"), step, _in(msg, 1))
+
+
+def _kdf_input_key(msg, step, kid, alg, op):
+    st = _op(msg, op, "kdf")
+    if step not in (C.PSA_KEY_DERIVATION_INPUT_SECRET, C.PSA_KEY_DERIVATION_INPUT_OTHER_SECRET):
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    k = _key_for(msg, kid, C.PSA_KEY_USAGE_DERIVE, st.alg)
+    if k.type != C.PSA_KEY_TYPE_DERIVE:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    _kdf_input(st, step, k.data)
+    if step == C.PSA_KEY_DERIVATION_INPUT_SECRET:
+        st.secret_is_key = True
+
+
+def _kdf_output_bytes(msg, step, kid, alg, op):
+    psa_write(msg, 0, _op(msg, op, "kdf").take(msg.out_size[0]))
+
+
+def _kdf_output_key(msg, step, kid, alg, op):
+    st = _op(msg, op, "kdf")
+    a = _attrs(msg, 1)
+    if a.bits <= 0 or a.bits % 8:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    keystore.check_type(a.type, a.bits // 8)
+    if msg.out_size[0] < 4:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    if not st.secret_is_key:
+        _err(_psa.PSA_ERROR_NOT_PERMITTED)  # PSA 1.1: output_key needs the secret input as a key
+    _id_out(msg, keystore.create(a, st.take(a.bits // 8), msg.client_id))
+
+
+HANDLERS = {
+    C.TFM_CRYPTO_IMPORT_KEY: _import,
+    C.TFM_CRYPTO_DESTROY_KEY: _destroy,
+    C.TFM_CRYPTO_GET_KEY_ATTRIBUTES: _get_attributes,
+    C.TFM_CRYPTO_EXPORT_KEY: _export,
+    C.TFM_CRYPTO_GENERATE_KEY: _generate,
+    C.TFM_CRYPTO_GENERATE_RANDOM: _random,
+    C.TFM_CRYPTO_HASH_COMPUTE: _hash_compute,
+    C.TFM_CRYPTO_HASH_SETUP: _hash_setup,
+    C.TFM_CRYPTO_HASH_UPDATE: _hash_update,
+    C.TFM_CRYPTO_HASH_FINISH: _hash_finish,
+    C.TFM_CRYPTO_HASH_ABORT: _abort("hash"),
+    C.TFM_CRYPTO_MAC_COMPUTE: _mac_compute,
+    C.TFM_CRYPTO_MAC_VERIFY: _mac_verify,
+    C.TFM_CRYPTO_AEAD_ENCRYPT: _aead_encrypt,
+    C.TFM_CRYPTO_AEAD_DECRYPT: _aead_decrypt,
+    C.TFM_CRYPTO_CIPHER_ENCRYPT: _cipher_encrypt,
+    C.TFM_CRYPTO_CIPHER_DECRYPT: _cipher_decrypt,
+    C.TFM_CRYPTO_KEY_DERIVATION_SETUP: _kdf_setup,
+    C.TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES: _kdf_input_bytes,
+    C.TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY: _kdf_input_key,
+    C.TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES: _kdf_output_bytes,
+    C.TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY: _kdf_output_key,
+    C.TFM_CRYPTO_KEY_DERIVATION_ABORT: _abort("kdf"),
+}
+
+
+def dispatch(msg):
+    """The body of tfm_crypto_sfn: returns the PSA status."""
+    if msg.type != _psa.PSA_IPC_CALL or msg.in_size[0] != C.HEADER_SIZE:
+        return _psa.PSA_ERROR_PROGRAMMER_ERROR
+    func, step, kid, alg, op = struct.unpack(C.HEADER_FORMAT, psa_read(msg, 0, C.HEADER_SIZE))
+    h = HANDLERS.get(func)
+    if h is None:
+        return _psa.PSA_ERROR_NOT_SUPPORTED
+    try:
+        h(msg, step, kid, alg, op)
+    except PSAError as e:
+        return e.status
+    except aes.InvalidTag:
+        return _psa.PSA_ERROR_INVALID_SIGNATURE
+    return _psa.PSA_SUCCESS

@@ -1,0 +1,421 @@
+"""The partition manager (SPM): registers secure partitions and routes client calls to them.
+
+A partition is a module (or any object) with a MANIFEST dict mirroring TF-M's YAML and one
+`<service name lowercased>_sfn(msg)` per service; an optional `init(config)` runs once at
+start (after every partition is registered, so it may call other services). See docs/psa.md.
+
+    from device.psa import spm
+    spm.configure(storage_root="/its")                      # another root, default partitions
+    spm.configure(partitions=[my_partition], storage_root=d)  # another partition set
+    spm.get()                                                 # the running SPM (started on demand)
+
+On first use the SPM starts with the default partition set (those of its, crypto, attest,
+telemetry that are installed) and a default storage root: a fresh temporary folder on a host,
+"/its" on a board. A board definition may provide both: if a module `board` is already
+imported and has PSA_CONFIG (a dict of configure() keywords), the first start uses it.
+
+Client ids: a call from non-secure code carries ns_client_id (-1); a call made while a secure
+partition is running carries that partition's pid.
+"""
+
+import sys
+
+from device import psa
+from device.psa import PSAProgrammerError
+from device.psa.service import Message
+
+_STATIC = 0x40000000  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
+_MAX_STATELESS = 32
+DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
+
+_spm = None
+_config = None  # configure() keywords for the next start
+
+
+def stateless_handle(version, index):
+    """TF-M's stateless handle value for a service with `version` and stateless_handle `index`."""
+    return _STATIC | (version << 8) | (index - 1)
+
+
+class _Service:
+    def __init__(self, partition, desc, sfn):
+        self.partition = partition
+        self.name = desc["name"]
+        self.sid = desc["sid"]
+        self.ns_ok = bool(desc.get("non_secure_clients", False))
+        self.version = desc.get("version", 1)
+        self.strict = desc.get("version_policy", "STRICT") == "STRICT"
+        self.connection_based = bool(desc.get("connection_based", True))
+        self.index = desc.get("stateless_handle")
+        self.sfn = sfn
+
+
+class _Partition:
+    def __init__(self, obj):
+        m = getattr(obj, "MANIFEST", None)
+        if not isinstance(m, dict):
+            raise ValueError("partition %r has no MANIFEST dict" % (obj,))
+        self.obj = obj
+        self.name = m.get("name")
+        self.pid = m.get("pid")
+        if not isinstance(self.pid, int) or self.pid <= 0:
+            raise ValueError("partition %s: pid must be a positive int" % self.name)
+        if m.get("model", "SFN") != "SFN":
+            raise ValueError("partition %s: only the SFN model is supported" % self.name)
+        if m.get("type", "PSA-ROT") not in ("PSA-ROT", "APPLICATION-ROT"):
+            raise ValueError("partition %s: type must be PSA-ROT or APPLICATION-ROT" % self.name)
+        deps = m.get("dependencies")
+        self.dependencies = None if deps is None else tuple(deps)
+        self.services = []
+        for desc in m.get("services", ()):
+            sfn = getattr(obj, desc["name"].lower() + "_sfn", None)
+            if sfn is None:
+                raise ValueError("partition %s: no %s_sfn" % (self.name, desc["name"].lower()))
+            self.services.append(_Service(self, desc, sfn))
+
+
+class _Connection:
+    def __init__(self, service, client_id):
+        self.service = service
+        self.client_id = client_id
+        self.rhandle = None
+
+
+class SPM:
+    """One running secure world: partitions, connections, and who is running now."""
+
+    def __init__(self, partitions, config):
+        self.config = config
+        self.ns_client_id = config.get("ns_client_id", -1)
+        if self.ns_client_id >= 0:
+            raise ValueError("ns_client_id must be negative")
+        self.partitions = []
+        self._by_sid = {}
+        self._by_name = {}
+        self._stateless = {}  # index -> service
+        self._conns = {}  # handle -> _Connection
+        self._next_handle = 1
+        self._running = []  # stack of partitions being executed
+        self.faults = []  # (pid, repr of the exception) of partitions that failed
+        pids = {}
+        for obj in partitions:
+            p = _Partition(obj)
+            if p.pid in pids:
+                raise ValueError("duplicate partition pid %d" % p.pid)
+            pids[p.pid] = p
+            self.partitions.append(p)
+            for s in p.services:
+                self._register(s)
+
+    def boot(self):
+        """Run every partition's init(config), in order, each as itself."""
+        config = self.config
+        for p in self.partitions:
+            init = getattr(p.obj, "init", None)
+            if init is not None:
+                self._running.append(p)
+                try:
+                    init(config)
+                finally:
+                    self._running.pop()
+
+    def _register(self, s):
+        if not isinstance(s.sid, int) or s.sid in self._by_sid:
+            raise ValueError("service %s: bad or duplicate sid %r" % (s.name, s.sid))
+        if not isinstance(s.version, int) or not 0 < s.version < 256:
+            raise ValueError("service %s: version must be 1..255" % s.name)
+        if not s.connection_based:
+            idx = s.index
+            if idx == "auto" or idx is None:
+                idx = 1
+                while idx in self._stateless:
+                    idx += 1
+            if not isinstance(idx, int) or not 0 < idx <= _MAX_STATELESS or idx in self._stateless:
+                raise ValueError("service %s: bad or duplicate stateless_handle %r" % (s.name, idx))
+            s.index = idx
+            s.handle = stateless_handle(s.version, idx)
+            self._stateless[idx] = s
+        self._by_sid[s.sid] = s
+        self._by_name[s.name] = s
+
+    # --- who is calling ---
+    def client_id(self):
+        """The caller's client id: the running partition's pid, else the NS client id (< 0)."""
+        r = self._running
+        return r[-1].pid if r else self.ns_client_id
+
+    def _allowed(self, s):
+        r = self._running
+        if not r:
+            return s.ns_ok
+        deps = r[-1].dependencies
+        return deps is None or s.name in deps
+
+    def _version_ok(self, s, version):
+        if s.strict:
+            return version == s.version
+        return 0 < version <= s.version
+
+    # --- the client API ---
+    def version(self, sid):
+        s = self._by_sid.get(sid) if isinstance(sid, int) else None
+        if s is None or not self._allowed(s):
+            return psa.PSA_VERSION_NONE
+        return s.version
+
+    def connect(self, sid, version):
+        if not isinstance(sid, int) or not isinstance(version, int):
+            raise PSAProgrammerError("psa_connect: sid and version must be ints")
+        s = self._by_sid.get(sid)
+        if s is None:
+            return psa.PSA_ERROR_CONNECTION_REFUSED
+        if not s.connection_based:
+            raise PSAProgrammerError("psa_connect to stateless service %s" % s.name)
+        if not self._allowed(s) or not self._version_ok(s, version):
+            return psa.PSA_ERROR_CONNECTION_REFUSED
+        handle = self._new_handle()
+        conn = _Connection(s, self.client_id())
+        msg = Message(psa.PSA_IPC_CONNECT, handle, conn.client_id, None, (), ())
+        status = self._deliver(s, msg)
+        if status != psa.PSA_SUCCESS:
+            return psa.PSA_ERROR_CONNECTION_BUSY if status == psa.PSA_ERROR_CONNECTION_BUSY else (
+                psa.PSA_ERROR_CONNECTION_REFUSED
+            )
+        conn.rhandle = msg.rhandle
+        self._conns[handle] = conn
+        return handle
+
+    def _new_handle(self):
+        h = self._next_handle
+        while h in self._conns:
+            h = h + 1 if h < _STATIC - 1 else 1
+        self._next_handle = h + 1 if h < _STATIC - 1 else 1
+        return h
+
+    def _service_for(self, handle, what):
+        """(service, connection or None) for a handle, or a programmer error."""
+        if not isinstance(handle, int) or handle <= 0:
+            raise PSAProgrammerError("%s: invalid handle %r" % (what, handle))
+        if handle & _STATIC:
+            s = self._stateless.get((handle & 0xFF) + 1)
+            if s is None or handle & ~(_STATIC | 0xFFFF):
+                raise PSAProgrammerError("%s: invalid stateless handle 0x%x" % (what, handle))
+            return s, None
+        conn = self._conns.get(handle)
+        if conn is None:
+            raise PSAProgrammerError("%s: invalid or closed handle %d" % (what, handle))
+        if conn.client_id != self.client_id():
+            raise PSAProgrammerError("%s: handle %d belongs to another client" % (what, handle))
+        return conn.service, conn
+
+    def call(self, handle, type, in_vec=(), out_vec=()):
+        s, conn = self._service_for(handle, "psa_call")
+        if not isinstance(type, int) or type < 0 or type > psa.PSA_CALL_TYPE_MAX:
+            raise PSAProgrammerError("psa_call: type %r outside 0..INT16_MAX" % (type,))
+        try:
+            n_in = len(in_vec)
+            n_out = len(out_vec)
+        except TypeError:
+            raise PSAProgrammerError("psa_call: in_vec and out_vec must be sequences")
+        if n_in + n_out > psa.PSA_MAX_IOVEC:
+            raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
+        if conn is None:
+            if not self._allowed(s):
+                return psa.PSA_ERROR_CONNECTION_REFUSED
+            if not self._version_ok(s, (handle >> 8) & 0xFF):
+                raise PSAProgrammerError("psa_call: stateless handle version not accepted by %s" % s.name)
+        ins = []
+        for v in in_vec:
+            if v is None:
+                v = b""
+            elif isinstance(v, bytes):
+                pass
+            elif isinstance(v, (bytearray, memoryview)):
+                v = bytes(v)  # the partition sees a copy, never the caller's buffer
+            else:
+                raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (v.__class__,))
+            ins.append(v)
+        outs = []
+        for ov in out_vec:
+            if not isinstance(ov, psa.psa_outvec):
+                raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
+            b = ov.base
+            if isinstance(b, bytes) or not isinstance(b, (bytearray, memoryview)):
+                raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
+            if not isinstance(ov.len, int) or ov.len < 0 or ov.len > len(b):
+                raise PSAProgrammerError("psa_call: out-vector len outside its buffer")
+            outs.append((b, ov.len))
+        msg = Message(type, handle, self.client_id(), conn.rhandle if conn else None, ins, outs)
+        status = self._deliver(s, msg)
+        if conn is not None:
+            conn.rhandle = msg.rhandle
+        for i in range(n_out):
+            out_vec[i].len = msg.written[i]
+        return status
+
+    def close(self, handle):
+        if handle == psa.PSA_NULL_HANDLE:
+            return
+        if isinstance(handle, int) and handle > 0 and handle & _STATIC:
+            raise PSAProgrammerError("psa_close: stateless handle 0x%x" % handle)
+        s, conn = self._service_for(handle, "psa_close")
+        del self._conns[handle]
+        msg = Message(psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle, (), ())
+        self._deliver(s, msg)
+
+    def _deliver(self, s, msg):
+        p = s.partition
+        if p in self._running:
+            raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
+        self._running.append(p)
+        try:
+            status = s.sfn(msg)
+        except PSAProgrammerError as e:
+            if e.partition is None:  # raised by this partition's own misuse of the API: it panics
+                e.partition = p.pid
+                self.faults.append((p.pid, repr(e)))
+            raise
+        except MemoryError:
+            self.faults.append((p.pid, "MemoryError"))
+            status = psa.PSA_ERROR_INSUFFICIENT_MEMORY
+        except Exception as e:  # a partition bug must not crash the caller's world; it is recorded
+            self.faults.append((p.pid, repr(e)))
+            status = psa.PSA_ERROR_SERVICE_FAILURE
+        finally:
+            msg.live = False
+            self._running.pop()
+        if not isinstance(status, int):
+            e = PSAProgrammerError("%s returned %r, not a status" % (s.name, status))
+            e.partition = p.pid
+            raise e
+        return status
+
+    # --- helpers for tests, tools and the shim ---
+    def partition(self, name_or_pid):
+        """The registered partition object (module) by manifest name or pid, or None."""
+        for p in self.partitions:
+            if p.name == name_or_pid or p.pid == name_or_pid:
+                return p.obj
+        return None
+
+    def service(self, name_or_sid):
+        """(sid, version, stateless handle or None) of a registered service, or None."""
+        s = self._by_sid.get(name_or_sid) if isinstance(name_or_sid, int) else self._by_name.get(name_or_sid)
+        if s is None:
+            return None
+        return s.sid, s.version, (None if s.connection_based else s.handle)
+
+    def open_connections(self):
+        return len(self._conns)
+
+    def run_as(self, pid, fn, *args):
+        """Run fn(*args) as if partition `pid` were executing (factory provisioning, tests)."""
+        for p in self.partitions:
+            if p.pid == pid:
+                self._running.append(p)
+                try:
+                    return fn(*args)
+                finally:
+                    self._running.pop()
+        raise ValueError("no partition with pid %r" % (pid,))
+
+
+def _default_root():
+    """A fresh temporary folder on a host; "/its" (flash) on a board."""
+    try:
+        import tempfile
+
+        return tempfile.mkdtemp(prefix="psa-its-")
+    except ImportError:
+        pass
+    import os
+
+    try:
+        is_dir = os.stat("/tmp")[0] & 0x4000
+    except OSError:
+        is_dir = 0
+    if is_dir:  # a unix-like MicroPython: make a unique folder under /tmp by hand
+        from device.compat import urandom
+
+        rnd = urandom(6)
+        path = "/tmp/psa-its-" + "".join("%02x" % b for b in rnd)
+        os.mkdir(path)
+        return path
+    return "/its"
+
+
+def _load(name):
+    if not isinstance(name, str):
+        return name
+    full = name if "." in name else "device.partitions." + name
+    mod = __import__(full)
+    for part in full.split(".")[1:]:
+        mod = getattr(mod, part)
+    return mod
+
+
+def default_partitions():
+    """The installed ones among its, crypto, attest, telemetry (a partial install still works)."""
+    found = []
+    for name in DEFAULT_PARTITIONS:
+        try:
+            found.append(_load(name))
+        except ImportError as e:
+            if name not in str(e):  # only "that partition is not installed" is tolerated
+                raise
+    return found
+
+
+def _board_config():
+    board = sys.modules.get("board")
+    cfg = getattr(board, "PSA_CONFIG", None) if board is not None else None
+    if isinstance(cfg, dict):
+        cfg = dict(cfg)
+        cfg.setdefault("board", board)
+        return cfg
+    return {}
+
+
+def start(storage_root=None, partitions=None, **config):
+    """Start a new SPM (replacing the running one) and route device.psa to it."""
+    global _spm
+    if storage_root is None:
+        storage_root = _default_root()
+    config["storage_root"] = storage_root
+    config.setdefault("board", None)
+    parts = default_partitions() if partitions is None else [_load(p) for p in partitions]
+    _spm = None
+    if not _is_shimmed():
+        psa.set_backend(None)
+    _spm = SPM(parts, config)
+    if not _is_shimmed():
+        psa.set_backend(_spm)
+    _spm.boot()  # after registration, so an init may call other services
+    return _spm
+
+
+def _is_shimmed():
+    b = psa._impl
+    return b is not None and not isinstance(b, SPM)
+
+
+def configure(storage_root=None, partitions=None, **config):
+    """Select another storage root and/or partition set (restarts the in-process secure world,
+    as a reboot would: connections and volatile state are gone). Returns the new SPM.
+
+    partitions: a list of modules/objects with a MANIFEST, or names ("its" = device.partitions.its).
+    Other keywords reach every partition's init(config), e.g. its_max_assets=16.
+    """
+    global _config
+    _config = dict(config)
+    _config["storage_root"] = storage_root
+    _config["partitions"] = partitions
+    return start(storage_root, partitions, **config)
+
+
+def get():
+    """The running SPM; the first call starts it (board PSA_CONFIG, else the defaults)."""
+    if _spm is not None:
+        return _spm
+    cfg = dict(_config) if _config is not None else _board_config()
+    return start(**cfg)
