@@ -18,7 +18,7 @@ the PSK, the master secret and the session keys are key ids of the crypto partit
 
 from device.compat import const
 from device.psa import crypto as _c
-from device.psa import PSAError
+from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
 from device.tls import suites as _suites
 from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
 
@@ -183,7 +183,7 @@ class AEADRecords:
         try:
             pt = _c.psa_aead_decrypt(self.read_key, self.alg, self.read_iv + bytes(mv[:8]), aad, bytes(mv[8:]))
         except PSAError as e:
-            if e.status == _c.PSA_ERROR_INVALID_SIGNATURE:
+            if e.status == PSA_ERROR_INVALID_SIGNATURE:
                 raise TLSError(BAD_RECORD_MAC, "record authentication failed")
             raise _internal(e)
         self.read_seq += 1
@@ -251,7 +251,7 @@ class CBCRecords:
                     _c.psa_mac_verify(self.read_mac, HMAC_ALG, _header(self.read_seq, ctype, len(ivct)) + ivct,
                                       bytes(mv[n - _MAC_LEN:]))
                 except PSAError as e:
-                    if e.status == _c.PSA_ERROR_INVALID_SIGNATURE:
+                    if e.status == PSA_ERROR_INVALID_SIGNATURE:
                         raise TLSError(BAD_RECORD_MAC, "record MAC failed")
                     raise
                 padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, ivct)
@@ -272,7 +272,7 @@ class CBCRecords:
                     _c.psa_mac_verify(self.read_mac, HMAC_ALG, _header(self.read_seq, ctype, len(pt)) + pt,
                                       bytes(padded[end - _MAC_LEN:end]))
                 except PSAError as e:
-                    if e.status != _c.PSA_ERROR_INVALID_SIGNATURE:
+                    if e.status != PSA_ERROR_INVALID_SIGNATURE:
                         raise
                     bad = 1
                 if bad:

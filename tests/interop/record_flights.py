@@ -11,7 +11,6 @@ exactly (the server's bytes depend only on what the engine sent, which is determ
 import os
 import socket
 
-from tests.interop import conftest  # noqa: F401  (dev stand-in while the crypto branch is pending)
 from tests.interop import peers
 from device.tls.stream import wrap_socket
 
