@@ -203,7 +203,7 @@ class TLSClientConnection:
 
     def close(self):
         """Queue close_notify (once) and destroy the session keys."""
-        if self._error is None and not self._close_sent and self._state in (_OPEN, _CLOSED):
+        if self._error is None and not self._close_sent and self._prot is not None and self._state in (_OPEN, _CLOSED):
             self._queue(ALERT, bytes((LEVEL_WARNING, CLOSE_NOTIFY)))
             self._close_sent = True
         self._state = _CLOSED

@@ -36,12 +36,15 @@ class NativeStream:
         return self._s.write(buf)
 
     def read(self, n=-1):
+        """Up to n bytes (one TLS read: what has arrived); b"" at the end of the stream."""
         if n is None or n < 0:
             n = 16384
-        return self._s.read(n)
+        return self._s.recv(n)
 
     def readinto(self, buf, nbytes=None):
-        return self._s.readinto(buf) if nbytes is None else self._s.readinto(buf, nbytes)
+        if nbytes is not None and nbytes < len(buf):
+            buf = memoryview(buf)[:nbytes]
+        return self._s.recv_into(buf)
 
     def close(self):
         self._s.close()
@@ -76,5 +79,13 @@ def wrap_socket_native(sock, identity, psk, suites=None, server_hostname=None):
     ctx.psk_key = bytes(psk)
     ctx.set_ciphers(names)
     s = ctx.wrap_socket(sock, server_hostname=server_hostname)
-    # the runtime does not report the negotiated suite; with one suite offered it is that one
-    return NativeStream(s, wanted[0] if len(names) == 1 else None)
+    suite = None
+    try:
+        name = s.cipher()
+        name = name[0] if isinstance(name, tuple) else name
+        for num, mbed in _MBEDTLS_NAMES.items():
+            if mbed == name:
+                suite = num
+    except Exception:  # noqa: a build without SSLSocket.cipher()
+        pass
+    return NativeStream(s, suite)

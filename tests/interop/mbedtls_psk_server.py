@@ -41,26 +41,72 @@ def main(argv=None):
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     raw.bind(("127.0.0.1", 0))
     raw.listen(5)
-    srv = ctx.wrap_socket(raw)
     print("ACCEPT %d" % raw.getsockname()[1], flush=True)
     while True:
-        conn, _ = srv.accept()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            conn.do_handshake()
-            print("HANDSHAKE OK %s" % (conn.cipher()[0] if hasattr(conn, "cipher") else ""), flush=True)
-            while True:
-                data = conn.recv(16384)
-                if not data:
-                    break
-                conn.sendall(data)
-        except Exception as e:  # report and serve the next connection
-            print("ERROR %s" % (e,), flush=True)
-        finally:
+        sock, _ = raw.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(30)
+        serve(ctx.wrap_buffers(), sock)
+
+
+def serve(buf, sock):
+    """Drive mbedTLS's in-memory TLS buffer over `sock` (python-mbedtls' own socket wrapper
+    loses bytes on large writes, so the I/O is done here)."""
+
+    def flush():
+        while True:
+            out = buf.peek_outgoing(65536)
+            if not out:
+                return
+            sock.sendall(out)
+            buf.consume_outgoing(len(out))
+
+    def feed():
+        data = sock.recv(65536)
+        if not data:
+            raise EOFError("client closed the connection")
+        buf.receive_from_network(data)
+
+    try:
+        while buf._handshake_state is not tls.HandshakeStep.HANDSHAKE_OVER:
             try:
-                conn.close()
-            except Exception:
-                pass
+                buf.do_handshake()
+            except tls.WantReadError:
+                flush()
+                feed()
+            except tls.WantWriteError:
+                flush()
+        flush()
+        print("HANDSHAKE OK %s" % (buf.cipher(),), flush=True)
+        while True:
+            try:
+                data = buf.read(16384)
+            except tls.WantReadError:
+                flush()
+                feed()
+                continue
+            if not data:  # nothing decrypted yet (a close shows as the 0x7880 error or EOF)
+                flush()
+                feed()
+                continue
+            off = 0
+            while off < len(data):
+                try:
+                    off += buf.write(data[off:])
+                except tls.WantWriteError:
+                    pass
+                flush()
+    except Exception as e:  # report and serve the next connection
+        try:
+            flush()  # the alert mbedTLS queued, if any
+        except OSError:
+            pass
+        if "0x7880" in str(e) or isinstance(e, EOFError):  # the client's close_notify, or EOF
+            print("CLOSED close_notify", flush=True)
+        else:
+            print("ERROR %s" % (e,), flush=True)
+    finally:
+        sock.close()
 
 
 if __name__ == "__main__":
