@@ -175,3 +175,26 @@ def test_native_backend_micropython():
     """backend="native" (MicroPython's own mbedTLS PSK; raw key in NS memory) against openssl."""
     with peers.openssl("gcm") as p:
         _mp_ok(p.port, "gcm", REV, native=True)
+
+
+def test_provisioned_psk_by_key_id(tmp_path):
+    """The PSK provisioned into the crypto partition (ITS) and used by key id: never in NS memory."""
+    from device import psa
+    from device.psa import crypto, spm
+    from device.partitions import crypto as crypto_partition
+
+    spm.configure(storage_root=str(tmp_path))
+    try:
+        crypto_partition.provision_psk(peers.PSK)
+        with pytest.raises(psa.PSAError) as ei:
+            crypto.psa_export_key(crypto.KEY_ID_PSK)
+        assert ei.value.status == psa.PSA_ERROR_NOT_PERMITTED
+        with peers.openssl("ccm") as p:
+            t = _connect(p.port, "ccm", psk=crypto.KEY_ID_PSK)
+            t.write(LINE)
+            assert _read_exactly(t, len(REV)) == REV
+            t.close()
+        # the key survives the connection (only volatile session keys are destroyed)
+        assert crypto.psa_get_key_attributes(crypto.KEY_ID_PSK).usage & crypto.PSA_KEY_USAGE_DERIVE
+    finally:
+        spm.configure(storage_root=str(tmp_path / "after"))
