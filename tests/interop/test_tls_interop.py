@@ -197,4 +197,4 @@ def test_provisioned_psk_by_key_id(tmp_path):
         # the key survives the connection (only volatile session keys are destroyed)
         assert crypto.psa_get_key_attributes(crypto.KEY_ID_PSK).usage & crypto.PSA_KEY_USAGE_DERIVE
     finally:
-        spm.configure(storage_root=str(tmp_path / "after"))
+        spm.configure()  # back to the default secure world
