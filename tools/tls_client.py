@@ -21,7 +21,7 @@ SUITES = ("ccm", "ccm8", "gcm", "cbc")
 
 
 def add_parser(sub):
-    p = sub.add_parser("tls-client", help="TLS 1.2 PSK client (the engine of device.tls)")
+    p = sub.add_parser("tls-client", help="TLS 1.2 PSK client like `openssl s_client -psk` (tools/tls_client.py)")
     p.add_argument("--host", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--identity", required=True, help="PSK identity")

@@ -6,6 +6,7 @@ from binascii import unhexlify
 from device.tls.alerts import TLSError
 from device.tls.connection import TLSClientConnection, HandshakeComplete, ApplicationData, ConnectionClosed
 from tests.device.tls_flights import FLIGHTS, IDENTITY, PSK, RANDOM
+from tests.device import tls_world
 
 _PSK = unhexlify(PSK)
 _RANDOM = unhexlify(RANDOM)
@@ -16,6 +17,7 @@ def _server(name):
 
 
 def _client(suite):
+    tls_world.ensure()
     c = TLSClientConnection(IDENTITY, _PSK, suites=[suite], random=lambda n: _RANDOM[:n])
     c.start()
     hello = c.data_to_send()
@@ -206,6 +208,7 @@ def test_eof_during_handshake_and_after():
 
 
 def test_api_misuse():
+    tls_world.ensure()
     c = _client("ccm")
     try:
         c.send(b"x")

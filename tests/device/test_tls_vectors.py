@@ -6,6 +6,7 @@ from binascii import unhexlify
 from device import psa
 from device.psa import crypto as c
 from device.tls import keys
+from tests.device import tls_world
 
 # The widely published TLS 1.2 PRF SHA-256 vector (IETF TLS WG list, msg03416); also reproduced by
 # `openssl kdf -keylen 100 -kdfopt digest:SHA2-256 -kdfopt hexsecret:9bbe... -kdfopt hexseed:<label||seed> TLS1-PRF`.
@@ -29,6 +30,7 @@ def _prf_key(secret):
 
 
 def test_tls12_prf_published_vector():
+    tls_world.ensure()
     key = _prf_key(unhexlify(PRF_SECRET))
     try:
         op = c.psa_key_derivation_setup(c.PSA_ALG_TLS12_PRF(c.PSA_ALG_SHA_256))
@@ -45,6 +47,7 @@ def test_tls12_prf_published_vector():
 
 
 def test_psk_to_master_secret_vector():
+    tls_world.ensure()
     psk = keys.import_psk(unhexlify(PSK))
     try:
         op = c.psa_key_derivation_setup(keys.PSK_TO_MS_ALG)
@@ -77,6 +80,7 @@ def _not_exportable(key):
 
 
 def test_engine_keys_stay_in_the_partition():
+    tls_world.ensure()
     psk = keys.import_psk(unhexlify(PSK))
     _not_exportable(psk)
     ms_key = keys.master_secret(psk, bytes(32), bytes(32), session_hash=b"\x01" * 32)
