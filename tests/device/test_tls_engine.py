@@ -229,3 +229,52 @@ def test_api_misuse():
             pass
         else:
             raise AssertionError(bad)
+
+
+def _with_extension(name, ext):
+    """The recorded flight's first record (ServerHello) with one more extension appended."""
+    data = _server(name)
+    rtype, frag = _records(data)[0]
+    assert rtype == 22 and frag[0] == 2
+    body = bytearray(frag[4:])
+    # the extensions block is last: bump its length and append
+    sid_len = body[34]
+    at = 35 + sid_len + 3
+    n = (body[at] << 8) | body[at + 1]
+    assert at + 2 + n == len(body)
+    body[at:at + 2] = (n + len(ext)).to_bytes(2, "big")
+    body += ext
+    msg = bytes((2,)) + len(body).to_bytes(3, "big") + bytes(body)
+    return _frame(22, msg)
+
+
+def test_record_size_limit_negotiated():
+    tls_world.ensure()
+    c = TLSClientConnection(IDENTITY, _PSK, suites=["ccm"], record_size_limit=256, random=lambda n: _RANDOM[:n])
+    c.start()
+    hello = c.data_to_send()
+    assert b"\x00\x1c\x00\x02\x01\x00" in hello  # record_size_limit = 256 offered
+    assert c.recv_limit == 256
+    c.receive_data(_with_extension("openssl_ccm", b"\x00\x1c\x00\x02\x00\x80"))  # server: 128
+    assert c.send_limit == 128 and c.recv_limit == 256
+    c.close()
+    # not offered -> unsupported_extension
+    c = _client("ccm")
+    _expect("unsupported_extension", c, _with_extension("openssl_ccm", b"\x00\x1c\x00\x02\x00\x80"))
+    # below the RFC 8449 minimum -> illegal_parameter
+    c = TLSClientConnection(IDENTITY, _PSK, suites=["ccm"], record_size_limit=256, random=lambda n: _RANDOM[:n])
+    c.start()
+    c.data_to_send()
+    _expect("illegal_parameter", c, _with_extension("openssl_ccm", b"\x00\x1c\x00\x02\x00\x3f"))
+
+
+def test_records_respect_the_send_limit():
+    tls_world.ensure()
+    c = _client("ccm")
+    _check_session("openssl_ccm", c.receive_data(_server("openssl_ccm")), c)
+    assert c.send_limit == 16384
+    c.send_limit = 100  # as if negotiated
+    c.send(bytes(250))
+    recs = _records(c.data_to_send())
+    assert [len(f) - 24 for t, f in recs] == [100, 100, 50]  # 8-byte nonce + 16-byte tag each
+    c.close()
