@@ -29,15 +29,21 @@ class Message:
         self.rhandle = rhandle
         # copies of the in-vectors (bytes or a private copy of a mutable buffer)
         self._in = ins
-        self.in_size = [0, 0, 0, 0]
-        for i in range(len(ins)):
-            self.in_size[i] = len(ins[i])
+        sizes = [0, 0, 0, 0]
+        i = 0
+        for v in ins:
+            sizes[i] = len(v)
+            i += 1
+        self.in_size = sizes
         self._in_pos = [0, 0, 0, 0]
         # out-vectors: (caller's buffer, size); writes land there only through psa_write
         self._out = outs
-        self.out_size = [0, 0, 0, 0]
-        for i in range(len(outs)):
-            self.out_size[i] = outs[i][1]
+        sizes = [0, 0, 0, 0]
+        i = 0
+        for o in outs:
+            sizes[i] = o[1]
+            i += 1
+        self.out_size = sizes
         self.written = [0, 0, 0, 0]
         self.live = True
 

@@ -26,6 +26,10 @@ from device.psa.service import Message
 
 _STATIC = 0x40000000  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
 _MAX_STATELESS = 32
+_MAX_IOVEC = 4
+_CALL_TYPE_MAX = 0x7FFF
+_CONNECTION_REFUSED = -130
+_outvec = psa.psa_outvec
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
 _spm = None
@@ -93,6 +97,7 @@ class SPM:
         self._by_sid = {}
         self._by_name = {}
         self._stateless = {}  # index -> service
+        self._by_handle = {}  # exact stateless handle value -> service (the fast path of call)
         self._conns = {}  # handle -> _Connection
         self._next_handle = 1
         self._running = []  # stack of partitions being executed
@@ -135,6 +140,7 @@ class SPM:
             s.index = idx
             s.handle = stateless_handle(s.version, idx)
             self._stateless[idx] = s
+            self._by_handle[s.handle] = s
         self._by_sid[s.sid] = s
         self._by_name[s.name] = s
 
@@ -209,48 +215,57 @@ class SPM:
         return conn.service, conn
 
     def call(self, handle, type, in_vec=(), out_vec=()):
-        s, conn = self._service_for(handle, "psa_call")
-        if not isinstance(type, int) or type < 0 or type > psa.PSA_CALL_TYPE_MAX:
+        # the hot path: checks in the order TF-M makes them, with few lookups
+        s = self._by_handle.get(handle) if handle.__class__ is int else None
+        if s is not None:  # a stateless handle with the exact version the service has
+            conn = None
+            if not (s.ns_ok if not self._running else self._allowed(s)):
+                return _CONNECTION_REFUSED
+        else:
+            s, conn = self._service_for(handle, "psa_call")
+            if conn is None:
+                if not self._allowed(s):
+                    return _CONNECTION_REFUSED
+                if not self._version_ok(s, (handle >> 8) & 0xFF):
+                    raise PSAProgrammerError("psa_call: stateless handle version not accepted by %s" % s.name)
+        if type.__class__ is not int or type < 0 or type > _CALL_TYPE_MAX:
             raise PSAProgrammerError("psa_call: type %r outside 0..INT16_MAX" % (type,))
         try:
             n_in = len(in_vec)
             n_out = len(out_vec)
         except TypeError:
             raise PSAProgrammerError("psa_call: in_vec and out_vec must be sequences")
-        if n_in + n_out > psa.PSA_MAX_IOVEC:
+        if n_in + n_out > _MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
-        if conn is None:
-            if not self._allowed(s):
-                return psa.PSA_ERROR_CONNECTION_REFUSED
-            if not self._version_ok(s, (handle >> 8) & 0xFF):
-                raise PSAProgrammerError("psa_call: stateless handle version not accepted by %s" % s.name)
         ins = []
         for v in in_vec:
-            if v is None:
-                v = b""
-            elif isinstance(v, bytes):
-                pass
-            elif isinstance(v, (bytearray, memoryview)):
-                v = bytes(v)  # the partition sees a copy, never the caller's buffer
-            else:
-                raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (v.__class__,))
+            if v.__class__ is not bytes:
+                if v is None:
+                    v = b""
+                elif isinstance(v, (bytearray, memoryview)):
+                    v = bytes(v)  # the partition sees a copy, never the caller's buffer
+                elif not isinstance(v, bytes):
+                    raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (v.__class__,))
             ins.append(v)
         outs = []
         for ov in out_vec:
-            if not isinstance(ov, psa.psa_outvec):
+            if not isinstance(ov, _outvec):
                 raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
             b = ov.base
+            n = ov.len
             if isinstance(b, bytes) or not isinstance(b, (bytearray, memoryview)):
                 raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
-            if not isinstance(ov.len, int) or ov.len < 0 or ov.len > len(b):
+            if n.__class__ is not int or n < 0 or n > len(b):
                 raise PSAProgrammerError("psa_call: out-vector len outside its buffer")
-            outs.append((b, ov.len))
+            outs.append((b, n))
         msg = Message(type, handle, self.client_id(), conn.rhandle if conn else None, ins, outs)
         status = self._deliver(s, msg)
         if conn is not None:
             conn.rhandle = msg.rhandle
-        for i in range(n_out):
-            out_vec[i].len = msg.written[i]
+        if n_out:
+            w = msg.written
+            for i in range(n_out):
+                out_vec[i].len = w[i]
         return status
 
     def close(self, handle):
@@ -265,9 +280,10 @@ class SPM:
 
     def _deliver(self, s, msg):
         p = s.partition
-        if p in self._running:
+        running = self._running
+        if running and p in running:
             raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
-        self._running.append(p)
+        running.append(p)
         try:
             status = s.sfn(msg)
         except PSAProgrammerError as e:
@@ -283,8 +299,8 @@ class SPM:
             status = psa.PSA_ERROR_SERVICE_FAILURE
         finally:
             msg.live = False
-            self._running.pop()
-        if not isinstance(status, int):
+            running.pop()
+        if status.__class__ is not int:
             e = PSAProgrammerError("%s returned %r, not a status" % (s.name, status))
             e.partition = p.pid
             raise e

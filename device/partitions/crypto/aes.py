@@ -314,9 +314,10 @@ class _AesioAES:
     def __init__(self, key):
         _check_key(key)
         self._key = bytes(key)
+        self._mod = _aesio
         self._ecb = _aesio.AES(self._key, _aesio.MODE_ECB)
 
-    def _ecb(self, data, decrypt):
+    def _ecb_blocks(self, data, decrypt):
         _check_blocks(data)
         out = bytearray(len(data))
         src = memoryview(data)
@@ -327,17 +328,17 @@ class _AesioAES:
         return bytes(out)
 
     def ecb_encrypt(self, data):
-        return self._ecb(data, False)
+        return self._ecb_blocks(data, False)
 
     def ecb_decrypt(self, data):
-        return self._ecb(data, True)
+        return self._ecb_blocks(data, True)
 
     def _cbc(self, iv, data, decrypt):
         _check_blocks(data)
         if not data:
             return b""
         out = bytearray(len(data))
-        c = _aesio.AES(self._key, _aesio.MODE_CBC, bytes(iv))
+        c = self._mod.AES(self._key, self._mod.MODE_CBC, bytes(iv))
         (c.decrypt_into if decrypt else c.encrypt_into)(bytes(data), out)
         return bytes(out)
 

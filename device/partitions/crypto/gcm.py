@@ -51,11 +51,14 @@ class GCM:
         m = self._m
         red = self._red
         for off in range(0, len(data), 16):
-            x = y ^ int.from_bytes(data[off: off + 16], "big")
+            # walk X's nibbles from the last (highest powers of x) to the first, Horner style;
+            # over the bytes of X rather than shifting a 128-bit int (one fewer big-int per step)
+            xb = (y ^ int.from_bytes(data[off: off + 16], "big")).to_bytes(16, "big")
             z = 0
-            for _ in range(32):
-                z = (z >> 4) ^ red[z & 15] ^ m[x & 15]
-                x >>= 4
+            for i in range(15, -1, -1):
+                b = xb[i]
+                z = (z >> 4) ^ red[z & 15] ^ m[b & 15]
+                z = (z >> 4) ^ red[z & 15] ^ m[b >> 4]
             y = z
         return y
 

