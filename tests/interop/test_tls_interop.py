@@ -198,3 +198,27 @@ def test_provisioned_psk_by_key_id(tmp_path):
         assert crypto.psa_get_key_attributes(crypto.KEY_ID_PSK).usage & crypto.PSA_KEY_USAGE_DERIVE
     finally:
         spm.configure()  # back to the default secure world
+
+
+def test_secure_world_in_another_process():
+    """Under psa_shim the secure world is a child process: the PSK is provisioned there (factory
+    step), the engine in this process handshakes with openssl by key id, and every key operation
+    crosses the NS/S boundary (the shim's log shows the calls; it never holds contents)."""
+    from device import psa
+    from device.psa import crypto
+    from psa_shim import SecureWorld
+
+    with SecureWorld() as sw:
+        sw.secure_exec("device.partitions.crypto:provision_psk", peers.PSK)
+        with pytest.raises(psa.PSAError) as ei:
+            crypto.psa_export_key(crypto.KEY_ID_PSK)
+        assert ei.value.status == psa.PSA_ERROR_NOT_PERMITTED
+        before = len(sw.log)
+        with peers.openssl("ccm8") as p:
+            t = _connect(p.port, "ccm8", psk=crypto.KEY_ID_PSK)
+            t.write(LINE)
+            assert _read_exactly(t, len(REV)) == REV
+            t.close()
+        calls = [e for e in sw.log[before:] if e.get("op") == "call"]
+        assert len(calls) >= 20 and all(e.get("status") == 0 for e in calls), calls[-3:]
+        assert not sw.violations
