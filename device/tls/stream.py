@@ -63,7 +63,9 @@ class TLSStream:
             data = self._rmv[:n]
         elif self._readinto is not None:
             want = min(self.conn.wanted(), len(self._rbuf))
-            n = self._readinto(self._rmv[:want]) or 0
+            n = self._readinto(self._rmv[:want])
+            if n is None:  # a non-blocking MicroPython socket with nothing to read yet
+                return []
             data = self._rmv[:n]
         else:
             data = self.sock.recv(len(self._rbuf))
