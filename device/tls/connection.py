@@ -126,6 +126,8 @@ class TLSClientConnection:
         self._write_protected = False
         self._read_protected = False
         self._expected_finished = None
+        self._offered = {}  # extension type -> what we asked for (filled by start())
+        self._got_ske = False
         self._error = None
         self._close_sent = False
         self.cipher_suite = None
