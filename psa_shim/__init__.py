@@ -206,7 +206,7 @@ class SecureWorld:
         return handle
 
     def _check_handle(self, handle, what):
-        if not isinstance(handle, int) or handle <= 0:
+        if handle.__class__ is not int or handle <= 0:
             self._violation("%s: invalid handle %r" % (what, handle))
         if not handle & _STATIC and handle not in self._handles:
             self._violation("%s: handle %d was not issued to this client" % (what, handle))

@@ -13,6 +13,7 @@ import sys
 # module names under tools/, in the order `sensorkit --help` lists them
 SUBCOMMANDS = [
     "demo",
+    "deploy",
     "tls_client",
 ]
 

@@ -27,6 +27,7 @@ from device.psa.service import Message
 _STATIC = 0x40000000  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
 _MAX_STATELESS = 32
 _MAX_IOVEC = 4
+_MAX_FAULTS = 8
 _CALL_TYPE_MAX = 0x7FFF
 _CONNECTION_REFUSED = -130
 _outvec = psa.psa_outvec
@@ -101,7 +102,7 @@ class SPM:
         self._conns = {}  # handle -> _Connection
         self._next_handle = 1
         self._running = []  # stack of partitions being executed
-        self.faults = []  # (pid, repr of the exception) of partitions that failed
+        self.faults = []  # the last (pid, repr of the exception) of partitions that failed
         pids = {}
         for obj in partitions:
             p = _Partition(obj)
@@ -200,7 +201,7 @@ class SPM:
 
     def _service_for(self, handle, what):
         """(service, connection or None) for a handle, or a programmer error."""
-        if not isinstance(handle, int) or handle <= 0:
+        if handle.__class__ is not int or handle <= 0:  # (bool is not a handle)
             raise PSAProgrammerError("%s: invalid handle %r" % (what, handle))
         if handle & _STATIC:
             s = self._stateless.get((handle & 0xFF) + 1)
@@ -289,13 +290,13 @@ class SPM:
         except PSAProgrammerError as e:
             if e.partition is None:  # raised by this partition's own misuse of the API: it panics
                 e.partition = p.pid
-                self.faults.append((p.pid, repr(e)))
+                self._fault(p.pid, repr(e))
             raise
         except MemoryError:
-            self.faults.append((p.pid, "MemoryError"))
+            self._fault(p.pid, "MemoryError")
             status = psa.PSA_ERROR_INSUFFICIENT_MEMORY
         except Exception as e:  # a partition bug must not crash the caller's world; it is recorded
-            self.faults.append((p.pid, repr(e)))
+            self._fault(p.pid, repr(e))
             status = psa.PSA_ERROR_SERVICE_FAILURE
         finally:
             msg.live = False
@@ -305,6 +306,12 @@ class SPM:
             e.partition = p.pid
             raise e
         return status
+
+    def _fault(self, pid, what):
+        faults = self.faults
+        if len(faults) >= _MAX_FAULTS:  # keep the most recent ones: bounded memory on a device
+            faults.pop(0)
+        faults.append((pid, what))
 
     # --- helpers for tests, tools and the shim ---
     def partition(self, name_or_pid):

@@ -120,7 +120,7 @@ def test_call_type_range():
 
 def test_invalid_handles_are_programmer_errors():
     fx.start()
-    for h in (psa.PSA_NULL_HANDLE, -5, 12345, None, "h"):
+    for h in (psa.PSA_NULL_HANDLE, -5, 12345, None, "h", True):
         e = _raises(psa.psa_call, h, fx.ECHO, (b"a",), ())
         assert e.partition is None  # the caller, not a partition, is at fault
 
@@ -262,3 +262,12 @@ def test_configure_selects_partition_set_and_root():
     assert psa.psa_version(0x70) == psa.PSA_VERSION_NONE  # ITS is not in this set
     assert s.partition(fx.ECHO_PID) is echo and s.partition("TEST_SP_CONN") is conn
     fx.remove_tree(root)
+
+
+def test_memoryview_out_vector_window():
+    fx.start()
+    buf = bytearray(12)
+    out = psa_outvec(memoryview(buf)[4:10])
+    assert out.len == 6
+    assert psa.psa_call(ECHO_H, fx.ECHO, (b"wxyz",), (out,)) == 0
+    assert out.len == 4 and bytes(buf) == bytes(4) + b"wxyz" + bytes(4)

@@ -1,0 +1,1 @@
+"""One folder per supported board: board.py (pins, bus, sensor address), main.py, README.md."""

@@ -1,0 +1,47 @@
+"""The `sim` board: runs on a host (CPython or the micropython unix port) with the
+simulated SHT31-D on a simulated I2C bus, in real time.
+
+    python boards/sim/main.py 2 0        # two readings, no pause between them
+    micropython boards/sim/main.py 2 0
+
+The simulated room follows a slow 10-minute cycle around 22 degC / 45 %RH.
+"""
+
+import math
+import sys
+
+_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+_root = _here + "/../.."
+if _root not in sys.path:
+    sys.path.append(_root)  # running from a clone: sensors/ is two folders up
+
+from sensors.sht31 import SHT31  # noqa: E402
+from sensors.sim import RealClock, SimI2C, SimulatedSHT31  # noqa: E402
+
+BOARD = "sim"
+RUNTIME = "host"  # CPython or the micropython unix port
+SENSOR_ADDRESS = 0x44
+I2C_ID = "sim"
+SDA_PIN = None  # no pins: the bus is simulated
+SCL_PIN = None
+SERIAL = 0x5117AB1E
+
+
+def _temperature(t_s):
+    return 22.0 + 1.5 * math.sin(2 * math.pi * t_s / 600)
+
+
+def _humidity(t_s):
+    return 45.0 - 5.0 * math.sin(2 * math.pi * t_s / 600)
+
+
+def make_chip(clock=None):
+    return SimulatedSHT31(SENSOR_ADDRESS, _temperature, _humidity, SERIAL, RealClock() if clock is None else clock)
+
+
+def make_i2c():
+    return SimI2C([make_chip()], log=False, name="sim-i2c")
+
+
+def make_sensor(i2c=None):
+    return SHT31(make_i2c() if i2c is None else i2c, SENSOR_ADDRESS)

@@ -1,0 +1,172 @@
+"""Benchmark the SHT31 driver: I2C transactions per reading, bytes allocated on MicroPython.
+
+    python -m tools.bench_sensor [--repeat 7] [--calls 100]
+
+Prints a Markdown table for docs/benchmarks.md (`## Sensor`). Everything runs against the
+simulator (sensors.sim) on a SimClock, so no time is slept:
+
+- transactions: SimI2C's transaction counter around one call (CPython; the count does not
+  depend on the runtime), for both bus flavours;
+- bytes allocated: on the `micropython` command (the unix port next to this Python, or on
+  PATH), gc.mem_alloc() before/after ``--calls`` calls with the GC disabled, divided by the
+  number of calls; median of ``--repeat`` runs. The simulated chip and bus are in their
+  allocation-free configuration (constant readings, heater unused, log and command
+  recording off), so the figure is the driver's own allocation;
+- driver + simulator CPU time per call (median, microseconds) on both runtimes, for scale
+  only: the real cost on a board is dominated by the 15.5 ms measurement and the bus.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Runs unchanged on CPython and MicroPython; prints "name bytes_per_call us_per_call" lines.
+_SNIPPET = r"""
+import gc, sys, time
+sys.path.insert(0, ROOT)
+from sensors.sht31 import SHT31
+from sensors.sim import SimClock, SimI2C, SimulatedSHT31
+
+def rig(flavour):
+    clock = SimClock()
+    chip = SimulatedSHT31(temperature=21.5, humidity=40.0, clock=clock)
+    chip.record_commands = False
+    bus = SimI2C([chip], log=False)
+    view = bus.as_machine_i2c() if flavour == "machine" else bus.as_busio_i2c()
+    return SHT31(view, sleep_us=clock.sleep_us), clock
+
+def now_us():
+    if hasattr(time, "ticks_us"):
+        return time.ticks_us()
+    return time.perf_counter_ns() // 1000
+
+def diff(a, b):
+    if hasattr(time, "ticks_diff"):
+        return time.ticks_diff(a, b)
+    return a - b
+
+def bench(name, fn):
+    fn()
+    has = hasattr(gc, "mem_alloc")
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc() if has else 0
+    t0 = now_us()
+    for _ in range(CALLS):
+        fn()
+    dt = diff(now_us(), t0)
+    b = gc.mem_alloc() if has else 0
+    gc.enable()
+    print(name, (b - a) / CALLS if has else -1, dt / CALLS)
+
+for flavour in ("machine", "busio"):
+    s, clock = rig(flavour)
+    out = [0, 0]
+    bench(flavour + ":measure", s.measure)
+    bench(flavour + ":measure_into", lambda: s.measure_into(out))
+    def pair():
+        s._sleep_us(s.start_measurement())
+        s.read_measurement_into(out)
+    bench(flavour + ":start+read_into", pair)
+    bench(flavour + ":read_status", s.read_status)
+    s.start_periodic(10)
+    def fetch():
+        s._sleep_us(100000)
+        s.fetch_into(out)
+    bench(flavour + ":fetch_into@10mps", fetch)
+    s.stop_periodic()
+"""
+
+
+def _find_micropython():
+    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
+    if os.path.exists(cand):
+        return cand
+    return shutil.which("micropython")
+
+
+def _run_snippet(cmd, calls):
+    code = "ROOT = %r\nCALLS = %d\n" % (ROOT, calls) + _SNIPPET
+    r = subprocess.run(cmd + ["-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    if r.returncode != 0:
+        raise SystemExit("benchmark snippet failed on %s:\n%s%s" % (cmd[0], r.stdout, r.stderr))
+    rows = {}
+    for line in r.stdout.split("\n"):
+        parts = line.split()
+        if len(parts) == 3:
+            rows[parts[0]] = (float(parts[1]), float(parts[2]))
+    return rows
+
+
+def transactions():
+    sys.path.insert(0, ROOT)
+    from sensors.sht31 import SHT31
+    from sensors.sim import SimClock, SimI2C, SimulatedSHT31
+
+    rows = []
+    for flavour in ("machine", "busio"):
+        for stretch in (False, True):
+            clock = SimClock()
+            bus = SimI2C([SimulatedSHT31(clock=clock)])
+            view = bus.as_machine_i2c() if flavour == "machine" else bus.as_busio_i2c()
+            s = SHT31(view, clock_stretching=stretch, sleep_us=clock.sleep_us)
+            counts = []
+            for _ in range(5):
+                bus.clear_log()
+                s.measure()
+                counts.append(bus.transactions)
+            rows.append(("measure() single shot, %s, stretching %s" % (flavour, "on" if stretch else "off"),
+                         statistics.median(counts), clock.now // 5))
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m tools.bench_sensor", description=__doc__.split("\n")[0])
+    p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--calls", type=int, default=100)
+    args = p.parse_args(argv)
+
+    print("### I2C transactions per reading (SimI2C counter)\n")
+    print("| call | transactions | simulated time per call (us) |")
+    print("|---|---|---|")
+    for name, n, us in transactions():
+        print("| %s | %d | %d |" % (name, n, us))
+
+    mp = _find_micropython()
+    runtimes = [("CPython %d.%d" % sys.version_info[:2], [sys.executable])]
+    if mp:
+        runtimes.append(("MicroPython (unix, %s)" % os.path.basename(mp), [mp, "-X", "heapsize=256k"]))
+    else:
+        print("\n(micropython not found: no allocation figures)")
+    results = {}
+    for label, cmd in runtimes:
+        runs = [_run_snippet(cmd, args.calls) for _ in range(args.repeat)]
+        results[label] = {k: (statistics.median(r[k][0] for r in runs), statistics.median(r[k][1] for r in runs))
+                          for k in runs[0]}
+    print("\n### Bytes allocated and CPU time per call (driver + simulator, median of %d runs x %d calls)\n"
+          % (args.repeat, args.calls))
+    labels = [l for l, _ in runtimes]
+    head = "| call |" + "".join(" %s bytes/call | %s us/call |" % (l, l) for l in labels)
+    print(head)
+    print("|---|" + "---|---|" * len(labels))
+    for key in results[labels[0]]:
+        cells = []
+        for l in labels:
+            b, us = results[l][key]
+            cells.append("n/a" if b < 0 else "%g" % b)
+            cells.append("%.1f" % us)
+        print("| %s | %s |" % (key, " | ".join(cells)))
+    return 0
+
+
+if __name__ == "__main__":
+    t0 = time.time()
+    rc = main()
+    print("\n(%.1f s)" % (time.time() - t0))
+    sys.exit(rc)
