@@ -27,8 +27,3 @@ def wrap_socket(sock, identity, psk, **kw):
 
     return _wrap(sock, identity, psk, **kw)
 
-
-try:
-    from device.psa.crypto import KEY_ID_PSK
-except ImportError:  # the crypto partition is not installed
-    pass
