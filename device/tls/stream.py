@@ -1,7 +1,8 @@
 """Socket adapter: drive `TLSClientConnection` over a connected stream socket.
 
     import socket
-    from device.tls import wrap_socket, KEY_ID_PSK
+    from device.tls import wrap_socket
+    from device.psa.crypto import KEY_ID_PSK
     s = socket.socket(); s.connect(addr)
     t = wrap_socket(s, b"device-1", KEY_ID_PSK)        # handshake happens here
     t.write(b"hello"); print(t.read(100)); t.close()
