@@ -3,7 +3,8 @@
     python -m tests.interop.record_flights      # rewrites tests/device/tls_flights.py
 
 Runs the engine (fixed client random) against `openssl s_server -rev` for every suite and
-against the python-mbedtls server for CCM, sends one line, and stores every byte the server
+`openssl s_server -no_etm` for MAC-then-encrypt CBC,
+and the python-mbedtls server for CCM; sends one line, and stores every byte the server
 sent. Replaying those bytes into an engine with the same random reproduces the session
 exactly (the server's bytes depend only on what the engine sent, which is deterministic).
 """
@@ -60,6 +61,8 @@ def main():
     for suite in ("ccm", "ccm8", "gcm", "cbc"):
         flights.append(("openssl_" + suite, suite, LINE[:-1][::-1] + b"\n",
                         record(peers.openssl(suite), suite, LINE[:-1][::-1] + b"\n")))
+    flights.append(("openssl_cbc_mte", "cbc", LINE[:-1][::-1] + b"\n",
+                    record(peers.openssl("cbc", extra=["-no_etm"]), "cbc", LINE[:-1][::-1] + b"\n")))
     flights.append(("mbedtls_ccm", "ccm", LINE, record(peers.mbedtls("ccm"), "ccm", LINE)))
     with open(OUT, "w") as f:
         f.write('"""Real server flights recorded by `python -m tests.interop.record_flights` (do not edit).\n\n'

@@ -52,7 +52,7 @@ def test_engine_key_schedule_matches_reference(name):
     assert b"".join(e.data for e in ev[1:]) == r.reply
 
 
-@pytest.mark.parametrize("name", ["openssl_ccm", "openssl_cbc", "mbedtls_ccm"])
+@pytest.mark.parametrize("name", ["openssl_ccm", "openssl_cbc", "openssl_cbc_mte", "mbedtls_ccm"])
 def test_server_finished_wrong(name):
     r = Recorded(name)
     fin = bytearray(r.s.server_open(0, 22, r.protected[0][1]))
@@ -64,7 +64,7 @@ def test_server_finished_wrong(name):
     assert alert[0] == 21 and r.s.client_open(1, 21, alert[1]) == b"\x02\x33"  # fatal decrypt_error, sealed
 
 
-@pytest.mark.parametrize("name", ["openssl_ccm", "openssl_gcm", "openssl_cbc"])
+@pytest.mark.parametrize("name", ["openssl_ccm", "openssl_gcm", "openssl_cbc", "openssl_cbc_mte"])
 def test_hello_request_after_handshake_is_refused(name):
     r = Recorded(name)
     ev = r.feed((20, b"\x01"), r.protected[0])

@@ -58,6 +58,31 @@ def test_mbedtls_cpython(suite):
         t.close()
 
 
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+def test_cbc_mac_then_encrypt_when_server_refuses_etm(runtime):
+    """openssl -no_etm: classic MAC-then-encrypt CBC (RFC 5246 §6.2.3.2), both directions, many sizes."""
+    with peers.openssl("cbc", extra=["-no_etm"]) as p:
+        if runtime == "micropython":
+            _mp_ok(p.port, "cbc", REV)
+            return
+        t = _connect(p.port, "cbc")
+        assert t.cipher_suite == 0x00AE and not t.conn.encrypt_then_mac
+        for n in (0, 1, 14, 15, 16, 31, 47, 200):
+            line = b"x" * n + b"y\n"
+            t.write(line)
+            assert _read_exactly(t, len(line)) == line[:-1][::-1] + b"\n"
+        t.close()
+
+
+def test_close_notify_reaches_the_server():
+    with peers.mbedtls("ccm8") as p:
+        t = _connect(p.port, "ccm8")
+        t.write(b"bye")
+        assert _read_exactly(t, 3) == b"bye"
+        t.close()
+        p.wait_for("CLOSED close_notify")
+
+
 def test_default_offer_gets_ccm_and_server_preference_within_offer():
     with peers.openssl("ALL:PSK") as p:  # openssl picks from our offer; CCM is offered first
         t = _connect(p.port, None)

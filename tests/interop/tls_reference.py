@@ -81,8 +81,12 @@ class Session:
 
     def seal(self, key, iv, seq, ctype, pt, mackey=None):
         aad = seq.to_bytes(8, "big") + bytes((ctype, 3, 3))
+        if self.suite == 0x00AE and not self.etm:  # MAC-then-encrypt
+            body = pt + hmac.new(mackey, aad + len(pt).to_bytes(2, "big") + pt, hashlib.sha256).digest()
+            p = 15 - len(body) % 16
+            e = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
+            return bytes(16) + e.update(body + bytes((p,)) * (p + 1)) + e.finalize()
         if self.suite == 0x00AE:
-            assert self.etm
             p = 15 - len(pt) % 16
             iv16 = bytes(16)
             e = Cipher(algorithms.AES(key), modes.CBC(iv16)).encryptor()
@@ -93,8 +97,15 @@ class Session:
 
     def open(self, key, iv, seq, ctype, frag, mackey=None):
         aad = seq.to_bytes(8, "big") + bytes((ctype, 3, 3))
+        if self.suite == 0x00AE and not self.etm:  # MAC-then-encrypt
+            d = Cipher(algorithms.AES(key), modes.CBC(frag[:16])).decryptor()
+            padded = d.update(frag[16:]) + d.finalize()
+            body = padded[:-(padded[-1] + 1)]
+            pt, mac = body[:-32], body[-32:]
+            assert hmac.compare_digest(mac, hmac.new(mackey, aad + len(pt).to_bytes(2, "big") + pt,
+                                                     hashlib.sha256).digest())
+            return pt
         if self.suite == 0x00AE:
-            assert self.etm
             ivct = frag[:-32]
             assert hmac.compare_digest(frag[-32:], hmac.new(mackey, aad + len(ivct).to_bytes(2, "big") + ivct,
                                                             hashlib.sha256).digest())
