@@ -185,6 +185,7 @@ def wire(tree, port, suite, backend, n_rec=100):
 
 
 def run(args):
+    load_before = os.getloadavg()[0]
     tree = tempfile.mkdtemp(prefix="bench-tls-")
     servers = {}
     try:
@@ -217,7 +218,8 @@ def run(args):
             s.stop()
         shutil.rmtree(tree, ignore_errors=True)
     res = {"hs_gcm": hs_gcm, "tp_gcm": tp_gcm, "hs_ccm": hs_ccm, "tp_ccm": tp_ccm, "floors": floors,
-           "wires": wires, "memory": memory, "cost": cost, "handshakes": args.handshakes, "records": args.records}
+           "wires": wires, "memory": memory, "cost": cost,
+           "load": (load_before, os.getloadavg()[0]), "handshakes": args.handshakes, "records": args.records}
     text = render(res)
     print(text)
     if args.write_docs:
@@ -244,7 +246,9 @@ def render(r):
         "code from .mpy, against `openssl s_server -nocert -psk ... -rev` on 127.0.0.1, TCP_NODELAY on both"
         " backends; engine and native interleaved in one run). Engine = `device.tls` with keys in the crypto"
         " partition (in-process secure world, AES from `cryptolib`); native = MicroPython's own mbedTLS PSK"
-        " (`tls.SSLContext.psk_key`, raw key in NS memory).",
+        " (`tls.SSLContext.psk_key`, raw key in NS memory). Machine load average during the run: %.1f -> %.1f"
+        " (on 2 cores; other work was running, so absolute times are inflated and ratios wobble between runs)."
+        % r["load"],
         "",
         "| figure | engine | native | ratio | target | met |",
         "|---|---|---|---|---|---|",
