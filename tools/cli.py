@@ -17,6 +17,7 @@ SUBCOMMANDS = [
     "deploy",
     "provision",
     "token",
+    "tls_client",
 ]
 
 

@@ -1,0 +1,402 @@
+"""Sans-IO TLS 1.2 PSK client: bytes in, bytes out, events (the h11 shape).
+
+    conn = TLSClientConnection(b"device-1", KEY_ID_PSK)      # or raw PSK bytes
+    conn.start()
+    sock.sendall(conn.data_to_send())                        # ClientHello
+    while not conn.handshake_complete:
+        for ev in conn.receive_data(sock.recv(2048)): ...
+        out = conn.data_to_send()
+        if out: sock.sendall(out)                            # one write per flight
+    conn.send(b"hello"); sock.sendall(conn.data_to_send())
+
+receive_data() returns a list of events: HandshakeComplete, ApplicationData(data),
+ConnectionClosed (``clean`` is True after the peer's close_notify, False on a bare EOF).
+Any protocol problem raises `TLSError` whose ``alert`` is the alert queued for the peer (send
+data_to_send() once more before closing the socket); the connection is dead after that and
+every later call raises the same error.
+
+Flow (RFC 5246 §7.3, RFC 4279 §2): ClientHello -> ServerHello [ServerKeyExchange (identity
+hint)] ServerHelloDone -> ClientKeyExchange ChangeCipherSpec Finished (one write) ->
+ChangeCipherSpec Finished -> application data -> close_notify. No renegotiation (a
+HelloRequest gets a no_renegotiation warning), no resumption, no certificates.
+"""
+
+import hashlib
+
+from device.compat import const, urandom
+from device.tls import keys as _keys
+from device.tls import messages as _m
+from device.tls import suites as _suites
+from device.tls.alerts import (
+    TLSError,
+    LEVEL_WARNING,
+    LEVEL_FATAL,
+    CLOSE_NOTIFY,
+    UNEXPECTED_MESSAGE,
+    RECORD_OVERFLOW,
+    DECODE_ERROR,
+    DECRYPT_ERROR,
+    PROTOCOL_VERSION,
+    HANDSHAKE_FAILURE,
+    NO_RENEGOTIATION,
+)
+
+CHANGE_CIPHER_SPEC = const(20)
+ALERT = const(21)
+HANDSHAKE = const(22)
+APPLICATION_DATA = const(23)
+
+MAX_PLAINTEXT = const(16384)
+_MAX_EXPANSION = const(2048)
+MAX_HANDSHAKE_MESSAGE = const(4096)  # server messages here are tiny; a bigger one is hostile
+
+_START = const(0)
+_WAIT_SERVER_HELLO = const(1)
+_WAIT_SERVER_HELLO_DONE = const(2)
+_WAIT_CHANGE_CIPHER_SPEC = const(3)
+_WAIT_FINISHED = const(4)
+_OPEN = const(5)
+_CLOSED = const(6)
+
+
+class HandshakeComplete:
+    def __init__(self, suite):
+        self.suite = suite
+
+    def __repr__(self):
+        return "HandshakeComplete(%s)" % _suites.suite_name(self.suite)
+
+
+class ApplicationData:
+    def __init__(self, data):
+        self.data = data
+
+    def __repr__(self):
+        return "ApplicationData(%d bytes)" % len(self.data)
+
+
+class ConnectionClosed:
+    def __init__(self, clean):
+        self.clean = clean
+
+    def __repr__(self):
+        return "ConnectionClosed(clean=%r)" % self.clean
+
+
+def _record(ctype, fragment):
+    return bytes((ctype, 3, 3)) + len(fragment).to_bytes(2, "big") + fragment
+
+
+class TLSClientConnection:
+    """One TLS 1.2 PSK client connection, no I/O.
+
+    identity: PSK identity (bytes or str). psk: key id of a provisioned key (e.g. KEY_ID_PSK)
+    or raw bytes (imported as a volatile, non-exportable key, destroyed at the end).
+    suites: numbers or short names ("ccm", "ccm8", "gcm", "cbc"), in order of preference;
+    default CCM, CCM_8, GCM, CBC. max_fragment_length: 512/1024/2048/4096 to ask for smaller
+    records (RFC 6066); record_size_limit: 64..16384 (RFC 8449). server_name: SNI host name.
+    random: callable n -> n bytes (default os.urandom), for tests.
+    """
+
+    def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
+                 server_name=None, extended_master_secret=True, random=None):
+        self.suites = _suites.parse_suites(suites)
+        if max_fragment_length is not None and max_fragment_length not in _m.MFL_CODES:
+            raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
+        if record_size_limit is not None and not 64 <= record_size_limit <= MAX_PLAINTEXT:
+            raise ValueError("record_size_limit must be 64..16384")
+        self.identity = identity.encode() if isinstance(identity, str) else bytes(identity)
+        if len(self.identity) > 0xFFFF:
+            raise ValueError("PSK identity too long")
+        self._mfl = max_fragment_length
+        self._rsl = record_size_limit
+        self._server_name = server_name
+        self._ems_offered = extended_master_secret
+        self._random = random or urandom
+        if isinstance(psk, int):
+            self._psk_key, self._psk_owned = psk, False
+        else:
+            self._psk_key, self._psk_owned = _keys.import_psk(psk), True
+        self._state = _START
+        self._out = bytearray()
+        self._in = bytearray()
+        self._hs = bytearray()
+        self._transcript = bytearray()
+        self._prot = None  # record protection object (keys.AEADRecords / CBCRecords)
+        self._write_protected = False
+        self._read_protected = False
+        self._expected_finished = None
+        self._offered = {}  # extension type -> what we asked for (filled by start())
+        self._got_ske = False
+        self._error = None
+        self._close_sent = False
+        self.cipher_suite = None
+        self.psk_identity_hint = None
+        self.extended_master_secret = False
+        self.encrypt_then_mac = False
+        self.send_limit = MAX_PLAINTEXT
+        self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
+        self.client_random = None
+        self.server_random = None
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def handshake_complete(self):
+        return self._state == _OPEN
+
+    @property
+    def closed(self):
+        return self._state == _CLOSED or self._error is not None
+
+    # -- output --------------------------------------------------------------------------
+    def data_to_send(self):
+        """Everything queued for the peer, as one bytes object (write it in one call)."""
+        out = bytes(self._out)
+        self._out[:] = b""
+        return out
+
+    def _queue(self, ctype, payload):
+        if not self._write_protected:
+            self._out += _record(ctype, payload)
+            return
+        limit = self.send_limit
+        mv = memoryview(payload)
+        n = len(payload)
+        off = 0
+        while True:
+            chunk = bytes(mv[off:off + limit])
+            self._out += _record(ctype, self._prot.seal(ctype, chunk))
+            off += limit
+            if off >= n:
+                break
+
+    # -- client API ----------------------------------------------------------------------
+    def start(self):
+        """Queue the ClientHello."""
+        if self._state != _START:
+            raise ValueError("handshake already started")
+        self.client_random = bytes(self._random(32))
+        etm = _suites.TLS_PSK_WITH_AES_128_CBC_SHA256 in self.suites
+        hello = _m.client_hello(self.client_random, self.suites, ems=self._ems_offered, etm=etm,
+                                mfl=self._mfl, rsl=self._rsl, server_name=self._server_name)
+        self._offered = {_m.EXT_RENEGOTIATION_INFO: True}
+        if self._ems_offered:
+            self._offered[_m.EXT_EXTENDED_MASTER_SECRET] = True
+        if etm:
+            self._offered[_m.EXT_ENCRYPT_THEN_MAC] = True
+        if self._mfl:
+            self._offered[_m.EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[self._mfl]
+        if self._rsl:
+            self._offered[_m.EXT_RECORD_SIZE_LIMIT] = True
+        if self._server_name:
+            self._offered[_m.EXT_SERVER_NAME] = True
+        self._transcript += hello
+        self._queue(HANDSHAKE, hello)
+        self._state = _WAIT_SERVER_HELLO
+
+    def send(self, data):
+        """Queue application data (split into records of at most send_limit bytes)."""
+        if self._error is not None:
+            raise self._error
+        if self._state != _OPEN:
+            raise ValueError("TLS connection not open")
+        if len(data):
+            self._queue(APPLICATION_DATA, data)
+
+    def close(self):
+        """Queue close_notify (once) and destroy the session keys."""
+        if self._error is None and not self._close_sent and self._prot is not None and self._state in (_OPEN, _CLOSED):
+            self._queue(ALERT, bytes((LEVEL_WARNING, CLOSE_NOTIFY)))
+            self._close_sent = True
+        self._state = _CLOSED
+        self._wipe()
+
+    def _wipe(self):
+        if self._prot is not None:
+            self._prot.destroy()
+            self._prot = None
+        if self._psk_owned and self._psk_key is not None:
+            _keys.destroy(self._psk_key)
+        self._psk_key = None
+        self._transcript = None
+
+    def _fail(self, err):
+        self._error = err
+        if not err.received and self._state != _CLOSED:
+            try:
+                self._queue(ALERT, bytes((LEVEL_FATAL, err.code)))
+            except TLSError:
+                pass
+        self._state = _CLOSED
+        self._in = bytearray()
+        self._hs = bytearray()
+        self._wipe()
+
+    # -- input ---------------------------------------------------------------------------
+    def wanted(self):
+        """Bytes still missing to complete the next record (at least 1): a transport with
+        read-exactly semantics (MicroPython stream readinto) reads this many and never over-reads."""
+        n = len(self._in)
+        if n < 5:
+            return 5 - n
+        return max(1, 5 + ((self._in[3] << 8) | self._in[4]) - n)
+
+    def receive_data(self, data):
+        """Feed bytes from the peer (b"" = end of stream); returns a list of events."""
+        if self._error is not None:
+            raise self._error
+        events = []
+        if self._state == _CLOSED:
+            return events
+        try:
+            if not len(data):
+                if self._state != _OPEN:
+                    raise TLSError(HANDSHAKE_FAILURE, "peer closed the connection during the handshake")
+                self._state = _CLOSED
+                self._wipe()
+                events.append(ConnectionClosed(False))
+                return events
+            self._in += data
+            self._records(events)
+        except TLSError as e:
+            self._fail(e)
+            raise
+        return events
+
+    def _records(self, events):
+        buf = self._in
+        while len(buf) >= 5 and self._state != _CLOSED:
+            ctype = buf[0]
+            if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
+                raise TLSError(UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
+            if buf[1] != 3 or (buf[2] != 3 and self._state != _WAIT_SERVER_HELLO):
+                raise TLSError(PROTOCOL_VERSION, "record version %d.%d" % (buf[1], buf[2]))
+            length = (buf[3] << 8) | buf[4]
+            limit = self.recv_limit + (_MAX_EXPANSION if self._read_protected else 0)
+            if length > limit:
+                raise TLSError(RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
+            if len(buf) < 5 + length:
+                break
+            fragment = bytes(buf[5:5 + length])
+            buf[0:5 + length] = b""
+            if self._read_protected:
+                fragment = self._prot.open(ctype, fragment)
+                if len(fragment) > self.recv_limit:
+                    raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
+            self._dispatch(ctype, fragment, events)
+
+    def _dispatch(self, ctype, fragment, events):
+        if ctype != HANDSHAKE and len(self._hs):
+            raise TLSError(UNEXPECTED_MESSAGE, "record type %d inside a fragmented handshake message" % ctype)
+        if ctype == APPLICATION_DATA:
+            if self._state != _OPEN:
+                raise TLSError(UNEXPECTED_MESSAGE, "application data before the handshake finished")
+            if len(fragment):
+                events.append(ApplicationData(fragment))
+        elif ctype == HANDSHAKE:
+            if not len(fragment):
+                raise TLSError(UNEXPECTED_MESSAGE, "empty handshake record")
+            self._hs += fragment
+            self._handshake_messages(events)
+        elif ctype == ALERT:
+            if len(fragment) != 2:
+                raise TLSError(DECODE_ERROR, "alert record of %d bytes" % len(fragment))
+            level, code = fragment[0], fragment[1]
+            if code == CLOSE_NOTIFY:
+                self._state = _CLOSED
+                events.append(ConnectionClosed(True))
+            elif level == LEVEL_FATAL or self._state != _OPEN:
+                # a warning during the handshake is treated as fatal: nothing here can continue
+                raise TLSError(code, "from the server", received=True)
+            # other warnings after the handshake are ignored
+        else:  # CHANGE_CIPHER_SPEC
+            if self._state != _WAIT_CHANGE_CIPHER_SPEC:
+                raise TLSError(UNEXPECTED_MESSAGE, "ChangeCipherSpec out of order")
+            if fragment != b"\x01":
+                raise TLSError(DECODE_ERROR, "bad ChangeCipherSpec")
+            self._read_protected = True
+            self._state = _WAIT_FINISHED
+
+    def _handshake_messages(self, events):
+        hs = self._hs
+        while len(hs) >= 4:
+            mlen = (hs[1] << 16) | (hs[2] << 8) | hs[3]
+            if mlen > MAX_HANDSHAKE_MESSAGE:
+                raise TLSError(DECODE_ERROR, "handshake message of %d bytes" % mlen)
+            if len(hs) < 4 + mlen:
+                return
+            msg = bytes(hs[:4 + mlen])
+            hs[0:4 + mlen] = b""
+            self._handshake(msg[0], msg, memoryview(msg)[4:], events)
+
+    def _handshake(self, mtype, msg, body, events):
+        state = self._state
+        if mtype == _m.HELLO_REQUEST:
+            if len(body):
+                raise TLSError(DECODE_ERROR, "HelloRequest with a body")
+            if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
+                self._queue(ALERT, bytes((LEVEL_WARNING, NO_RENEGOTIATION)))
+            return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
+        if state == _WAIT_SERVER_HELLO and mtype == _m.SERVER_HELLO:
+            sh = _m.ServerHello(body, self.suites, self._offered)
+            self.server_random = sh.random
+            self.cipher_suite = sh.suite
+            self.extended_master_secret = _m.EXT_EXTENDED_MASTER_SECRET in sh.extensions
+            self.encrypt_then_mac = (_m.EXT_ENCRYPT_THEN_MAC in sh.extensions
+                                     and _suites.KIND[sh.suite] == _suites.CBC)
+            if sh.mfl:
+                self.send_limit = self.recv_limit = sh.mfl
+            if sh.rsl:
+                self.send_limit = min(sh.rsl, MAX_PLAINTEXT)
+            elif self._rsl:
+                self.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
+            self._transcript += msg
+            self._state = _WAIT_SERVER_HELLO_DONE
+            self._got_ske = False
+        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _m.SERVER_KEY_EXCHANGE and not self._got_ske:
+            self.psk_identity_hint = _m.psk_identity_hint(body)
+            self._got_ske = True
+            self._transcript += msg
+        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _m.SERVER_HELLO_DONE:
+            if len(body):
+                raise TLSError(DECODE_ERROR, "ServerHelloDone with a body")
+            self._transcript += msg
+            self._client_flight()
+        elif state == _WAIT_FINISHED and mtype == _m.FINISHED:
+            if len(body) != 12:
+                raise TLSError(DECODE_ERROR, "Finished of %d bytes" % len(body))
+            diff = 0
+            for a, b in zip(body, self._expected_finished):
+                diff |= a ^ b
+            if diff:
+                raise TLSError(DECRYPT_ERROR, "server Finished does not match")
+            self._expected_finished = None
+            self._state = _OPEN
+            events.append(HandshakeComplete(self.cipher_suite))
+        else:
+            raise TLSError(UNEXPECTED_MESSAGE, "handshake message %d in state %d" % (mtype, state))
+
+    def _client_flight(self):
+        cke = _m.client_key_exchange(self.identity)
+        self._transcript += cke
+        session_hash = hashlib.sha256(self._transcript).digest() if self.extended_master_secret else None
+        ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random, session_hash)
+        try:
+            if self._psk_owned:  # the imported PSK is needed only for the master secret
+                _keys.destroy(self._psk_key)
+                self._psk_key = None
+            self._prot = _keys.record_protection(ms, self.cipher_suite, self.client_random,
+                                                 self.server_random, self.encrypt_then_mac)
+            fin = _m.finished(_keys.verify_data(ms, b"client finished",
+                                                hashlib.sha256(self._transcript).digest()))
+            self._transcript += fin
+            self._expected_finished = _keys.verify_data(ms, b"server finished",
+                                                        hashlib.sha256(self._transcript).digest())
+        finally:
+            _keys.destroy(ms)
+        self._transcript = None
+        self._queue(HANDSHAKE, cke)
+        self._queue(CHANGE_CIPHER_SPEC, b"\x01")
+        self._write_protected = True
+        self._queue(HANDSHAKE, fin)
+        self._state = _WAIT_CHANGE_CIPHER_SPEC

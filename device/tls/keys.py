@@ -1,0 +1,288 @@
+"""The TLS 1.2 key schedule and record protection, through the crypto partition.
+
+This is the only module of device/tls that touches key material, and it never holds any:
+the PSK, the master secret and the session keys are key ids of the crypto partition
+(device.psa.crypto, the NS wrappers in the style of TF-M's interface/src/tfm_crypto_api.c).
+
+- PSK: a provisioned key id (KEY_ID_PSK), or raw bytes imported here as a volatile,
+  non-exportable DERIVE key (destroyed when the connection ends).
+- Master secret: PSA_ALG_TLS12_PSK_TO_MS(SHA-256) inside the partition, output as a volatile
+  DERIVE key (RFC 4279 premaster built there; "extended master secret" over the session hash
+  when RFC 7627 is agreed, else "master secret" over the randoms).
+- Key block: PSA_ALG_TLS12_PRF(SHA-256) keyed by the master-secret key; the write keys come
+  out as volatile AES / HMAC keys (output_key); only the AEAD fixed IVs (public salts) and the
+  Finished verify_data leave the partition (output_bytes).
+- Records: psa_aead_encrypt/decrypt (CCM, CCM_8, GCM), and psa_cipher_* + psa_mac_* for
+  AES-128-CBC-HMAC-SHA256 (encrypt_then_mac, RFC 7366, or classic MAC-then-encrypt).
+"""
+
+from device.compat import const
+from device.psa import crypto as _c
+from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
+from device.tls import suites as _suites
+from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
+
+_TLS12 = b"\x03\x03"
+_MAC_LEN = const(32)
+_BLOCK = const(16)
+
+PRF_ALG = _c.PSA_ALG_TLS12_PRF(_c.PSA_ALG_SHA_256)
+PSK_TO_MS_ALG = _c.PSA_ALG_TLS12_PSK_TO_MS(_c.PSA_ALG_SHA_256)
+HMAC_ALG = _c.PSA_ALG_HMAC(_c.PSA_ALG_SHA_256)
+CBC_ALG = _c.PSA_ALG_CBC_NO_PADDING
+AEAD_ALG = {
+    _suites.CCM: _c.PSA_ALG_CCM,
+    _suites.CCM_8: _c.PSA_ALG_AEAD_WITH_SHORTENED_TAG(_c.PSA_ALG_CCM, 8),
+    _suites.GCM: _c.PSA_ALG_GCM,
+}
+TAG_LEN = {_suites.CCM: 16, _suites.CCM_8: 8, _suites.GCM: 16}
+
+
+def _attributes(key_type, bits, usage, alg):
+    a = _c.KeyAttributes()
+    a.type = key_type
+    a.bits = bits
+    a.usage = usage
+    a.alg = alg
+    a.lifetime = _c.PSA_KEY_LIFETIME_VOLATILE
+    return a
+
+
+def _internal(e):
+    return TLSError(INTERNAL_ERROR, "crypto partition: %r" % (e,))
+
+
+def import_psk(raw):
+    """Import raw PSK bytes as a volatile DERIVE key usable only for TLS12_PSK_TO_MS; never exportable."""
+    if not 1 <= len(raw) <= 64:
+        raise ValueError("PSK must be 1..64 bytes")
+    a = _attributes(_c.PSA_KEY_TYPE_DERIVE, 8 * len(raw), _c.PSA_KEY_USAGE_DERIVE, PSK_TO_MS_ALG)
+    return _c.psa_import_key(a, bytes(raw))
+
+
+def destroy(key):
+    """Destroy a volatile key; errors are ignored (the connection is ending anyway)."""
+    if key is None:
+        return
+    try:
+        _c.psa_destroy_key(key)
+    except Exception:  # noqa: a destroy that fails must not mask the error being reported
+        pass
+
+
+def master_secret(psk_key, client_random, server_random, session_hash=None):
+    """Volatile DERIVE key holding the 48-byte master secret (RFC 5246 §8.1, RFC 7627 §4)."""
+    if session_hash is None:
+        seed, label = client_random + server_random, b"master secret"
+    else:
+        seed, label = session_hash, b"extended master secret"
+    try:
+        op = _c.psa_key_derivation_setup(PSK_TO_MS_ALG)
+        try:
+            _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_SEED, seed)
+            _c.psa_key_derivation_input_key(op, _c.PSA_KEY_DERIVATION_INPUT_SECRET, psk_key)
+            _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_LABEL, label)
+            a = _attributes(_c.PSA_KEY_TYPE_DERIVE, 384, _c.PSA_KEY_USAGE_DERIVE, PRF_ALG)
+            return _c.psa_key_derivation_output_key(a, op)
+        finally:
+            _c.psa_key_derivation_abort(op)
+    except PSAError as e:
+        raise _internal(e)
+
+
+def _prf_op(ms_key, label, seed):
+    op = _c.psa_key_derivation_setup(PRF_ALG)
+    try:
+        _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_SEED, seed)
+        _c.psa_key_derivation_input_key(op, _c.PSA_KEY_DERIVATION_INPUT_SECRET, ms_key)
+        _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_LABEL, label)
+    except Exception:
+        _c.psa_key_derivation_abort(op)
+        raise
+    return op
+
+
+def verify_data(ms_key, label, transcript_hash):
+    """PRF(master_secret, label, Hash(handshake_messages))[0:12] -- the Finished contents (public)."""
+    try:
+        op = _prf_op(ms_key, label, transcript_hash)
+        try:
+            return _c.psa_key_derivation_output_bytes(op, 12)
+        finally:
+            _c.psa_key_derivation_abort(op)
+    except PSAError as e:
+        raise _internal(e)
+
+
+def record_protection(ms_key, suite, client_random, server_random, etm=False):
+    """Expand the key block (RFC 5246 §6.3) into the client's record protection object."""
+    kind = _suites.KIND[suite]
+    try:
+        op = _prf_op(ms_key, b"key expansion", server_random + client_random)
+        keys = []
+        try:
+            if kind == _suites.CBC:
+                ha = _attributes(_c.PSA_KEY_TYPE_HMAC, 256,
+                                 _c.PSA_KEY_USAGE_SIGN_MESSAGE | _c.PSA_KEY_USAGE_VERIFY_MESSAGE, HMAC_ALG)
+                keys.append(_c.psa_key_derivation_output_key(ha, op))  # client_write_MAC_key
+                keys.append(_c.psa_key_derivation_output_key(ha, op))  # server_write_MAC_key
+                aa = _attributes(_c.PSA_KEY_TYPE_AES, 128,
+                                 _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, CBC_ALG)
+                keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
+                keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
+                return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
+            alg = AEAD_ALG[kind]
+            aa = _attributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, alg)
+            keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
+            keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
+            ivs = _c.psa_key_derivation_output_bytes(op, 8)  # client_write_IV[4] || server_write_IV[4]
+            return AEADRecords(keys[0], keys[1], alg, ivs[:4], ivs[4:], TAG_LEN[kind])
+        except Exception:
+            for k in keys:
+                destroy(k)
+            raise
+        finally:
+            _c.psa_key_derivation_abort(op)
+    except PSAError as e:
+        raise _internal(e)
+
+
+def _header(seq, ctype, length):
+    return seq.to_bytes(8, "big") + bytes((ctype,)) + _TLS12 + length.to_bytes(2, "big")
+
+
+class AEADRecords:
+    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq)."""
+
+    def __init__(self, write_key, read_key, alg, write_iv, read_iv, tag_len):
+        self.write_key = write_key
+        self.read_key = read_key
+        self.alg = alg
+        self.write_iv = bytes(write_iv)
+        self.read_iv = bytes(read_iv)
+        self.overhead = 8 + tag_len  # explicit nonce + tag
+        self.min_fragment = self.overhead
+        self.write_seq = 0
+        self.read_seq = 0
+
+    def seal(self, ctype, plaintext):
+        explicit = self.write_seq.to_bytes(8, "big")
+        aad = _header(self.write_seq, ctype, len(plaintext))
+        try:
+            ct = _c.psa_aead_encrypt(self.write_key, self.alg, self.write_iv + explicit, aad, plaintext)
+        except PSAError as e:
+            raise _internal(e)
+        self.write_seq += 1
+        return explicit + ct
+
+    def open(self, ctype, fragment):
+        if len(fragment) < self.overhead:
+            raise TLSError(BAD_RECORD_MAC, "record shorter than nonce + tag")
+        mv = memoryview(fragment)
+        aad = _header(self.read_seq, ctype, len(fragment) - self.overhead)
+        try:
+            pt = _c.psa_aead_decrypt(self.read_key, self.alg, self.read_iv + bytes(mv[:8]), aad, bytes(mv[8:]))
+        except PSAError as e:
+            if e.status == PSA_ERROR_INVALID_SIGNATURE:
+                raise TLSError(BAD_RECORD_MAC, "record authentication failed")
+            raise _internal(e)
+        self.read_seq += 1
+        return pt
+
+    def destroy(self):
+        destroy(self.write_key)
+        destroy(self.read_key)
+        self.write_key = self.read_key = None
+
+
+class CBCRecords:
+    """AES-128-CBC + HMAC-SHA256 records (RFC 5246 §6.2.3.2; RFC 7366 when `etm`)."""
+
+    def __init__(self, write_key, read_key, write_mac, read_mac, etm):
+        self.write_key = write_key
+        self.read_key = read_key
+        self.write_mac = write_mac
+        self.read_mac = read_mac
+        self.etm = etm
+        self.overhead = _BLOCK + _MAC_LEN + _BLOCK  # IV + MAC + worst-case padding
+        self.min_fragment = _BLOCK + (_MAC_LEN if etm else 2 * _BLOCK + _BLOCK)
+        self.write_seq = 0
+        self.read_seq = 0
+
+    @staticmethod
+    def _pad(n):
+        p = (_BLOCK - (n + 1) % _BLOCK) % _BLOCK
+        return bytes((p,)) * (p + 1)
+
+    def seal(self, ctype, plaintext):
+        try:
+            if self.etm:
+                ivct = _c.psa_cipher_encrypt(self.write_key, CBC_ALG, plaintext + self._pad(len(plaintext)))
+                mac = _c.psa_mac_compute(self.write_mac, HMAC_ALG, _header(self.write_seq, ctype, len(ivct)) + ivct)
+                out = ivct + mac
+            else:
+                mac = _c.psa_mac_compute(self.write_mac, HMAC_ALG,
+                                         _header(self.write_seq, ctype, len(plaintext)) + plaintext)
+                body = plaintext + mac
+                out = _c.psa_cipher_encrypt(self.write_key, CBC_ALG, body + self._pad(len(body)))
+        except PSAError as e:
+            raise _internal(e)
+        self.write_seq += 1
+        return out
+
+    def _unpad(self, padded):
+        # constant-shape check of the padding bytes; every failure is the same bad_record_mac
+        n = len(padded)
+        p = padded[n - 1]
+        bad = 0 if p + 1 <= n else 1
+        for i in range(min(p + 1, n)):
+            bad |= padded[n - 1 - i] ^ p
+        return bad, n - 1 - p if not bad else 0
+
+    def open(self, ctype, fragment):
+        n = len(fragment)
+        try:
+            if self.etm:
+                if n < _BLOCK * 2 + _MAC_LEN or (n - _MAC_LEN) % _BLOCK:
+                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
+                mv = memoryview(fragment)
+                ivct = bytes(mv[:n - _MAC_LEN])
+                try:
+                    _c.psa_mac_verify(self.read_mac, HMAC_ALG, _header(self.read_seq, ctype, len(ivct)) + ivct,
+                                      bytes(mv[n - _MAC_LEN:]))
+                except PSAError as e:
+                    if e.status == PSA_ERROR_INVALID_SIGNATURE:
+                        raise TLSError(BAD_RECORD_MAC, "record MAC failed")
+                    raise
+                padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, ivct)
+                bad, end = self._unpad(padded)
+                if bad:
+                    raise TLSError(BAD_RECORD_MAC, "CBC padding")
+                pt = padded[:end]
+            else:
+                if n < _BLOCK * 3 or n % _BLOCK:
+                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
+                padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, bytes(fragment))
+                bad, end = self._unpad(padded)
+                if end < _MAC_LEN:
+                    bad = 1
+                    end = _MAC_LEN
+                pt = padded[:end - _MAC_LEN]
+                try:
+                    _c.psa_mac_verify(self.read_mac, HMAC_ALG, _header(self.read_seq, ctype, len(pt)) + pt,
+                                      bytes(padded[end - _MAC_LEN:end]))
+                except PSAError as e:
+                    if e.status != PSA_ERROR_INVALID_SIGNATURE:
+                        raise
+                    bad = 1
+                if bad:
+                    raise TLSError(BAD_RECORD_MAC, "record MAC or padding failed")
+        except PSAError as e:
+            raise _internal(e)
+        self.read_seq += 1
+        return bytes(pt)
+
+    def destroy(self):
+        for k in (self.write_key, self.read_key, self.write_mac, self.read_mac):
+            destroy(k)
+        self.write_key = self.read_key = self.write_mac = self.read_mac = None

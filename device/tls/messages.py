@@ -1,0 +1,201 @@
+"""TLS 1.2 PSK handshake messages (RFC 5246 §7.4, RFC 4279 §2): build the client's, parse the server's.
+
+Every parser checks every length against the bytes it has and raises `TLSError` with
+decode_error (or illegal_parameter / unsupported_extension / protocol_version where the RFCs say
+so); nothing else escapes.
+"""
+
+from device.compat import const
+from device.tls.alerts import (
+    TLSError,
+    DECODE_ERROR,
+    ILLEGAL_PARAMETER,
+    UNSUPPORTED_EXTENSION,
+    HANDSHAKE_FAILURE,
+    PROTOCOL_VERSION,
+)
+
+# handshake message types
+HELLO_REQUEST = const(0)
+CLIENT_HELLO = const(1)
+SERVER_HELLO = const(2)
+CERTIFICATE = const(11)
+SERVER_KEY_EXCHANGE = const(12)
+CERTIFICATE_REQUEST = const(13)
+SERVER_HELLO_DONE = const(14)
+CLIENT_KEY_EXCHANGE = const(16)
+FINISHED = const(20)
+
+# extensions
+EXT_SERVER_NAME = const(0)
+EXT_MAX_FRAGMENT_LENGTH = const(1)
+EXT_ENCRYPT_THEN_MAC = const(22)
+EXT_EXTENDED_MASTER_SECRET = const(23)
+EXT_RECORD_SIZE_LIMIT = const(28)
+EXT_RENEGOTIATION_INFO = const(0xFF01)
+
+TLS12 = b"\x03\x03"
+_VERIFY_DATA_LEN = const(12)
+
+# max_fragment_length codes (RFC 6066 §4): 2^9 .. 2^12
+MFL_CODES = {512: 1, 1024: 2, 2048: 3, 4096: 4}
+
+
+def _u16(n):
+    return n.to_bytes(2, "big")
+
+
+def _u24(n):
+    return n.to_bytes(3, "big")
+
+
+def handshake(msg_type, body):
+    """Frame a handshake message: type(1) || length(3) || body."""
+    return bytes((msg_type,)) + _u24(len(body)) + body
+
+
+class Reader:
+    """Bounds-checked reads over bytes; a short read is a decode_error."""
+
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def take(self, n):
+        end = self.pos + n
+        if n < 0 or end > len(self.data):
+            raise TLSError(DECODE_ERROR, "message truncated")
+        out = self.data[self.pos:end]
+        self.pos = end
+        return bytes(out)
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def u16(self):
+        return int.from_bytes(self.take(2), "big")
+
+    def vec8(self):
+        return self.take(self.u8())
+
+    def vec16(self):
+        return self.take(self.u16())
+
+    def left(self):
+        return len(self.data) - self.pos
+
+    def done(self):
+        if self.pos != len(self.data):
+            raise TLSError(DECODE_ERROR, "trailing bytes in message")
+
+
+def client_hello(random, suites, ems=True, etm=False, mfl=None, rsl=None, server_name=None):
+    """ClientHello body+header. `mfl`: max_fragment_length in bytes (512..4096) or None;
+    `rsl`: record_size_limit value or None; `server_name`: host name for SNI or None."""
+    ext = bytearray()
+    if server_name:
+        name = server_name.encode() if isinstance(server_name, str) else bytes(server_name)
+        entry = b"\x00" + _u16(len(name)) + name
+        body = _u16(len(entry)) + entry
+        ext += _u16(EXT_SERVER_NAME) + _u16(len(body)) + body
+    if ems:
+        ext += _u16(EXT_EXTENDED_MASTER_SECRET) + b"\x00\x00"
+    if etm:
+        ext += _u16(EXT_ENCRYPT_THEN_MAC) + b"\x00\x00"
+    if mfl:
+        ext += _u16(EXT_MAX_FRAGMENT_LENGTH) + b"\x00\x01" + bytes((MFL_CODES[mfl],))
+    if rsl:
+        ext += _u16(EXT_RECORD_SIZE_LIMIT) + b"\x00\x02" + _u16(rsl)
+    # RFC 5746: an empty renegotiation_info on the initial handshake
+    ext += _u16(EXT_RENEGOTIATION_INFO) + b"\x00\x01\x00"
+    cs = bytearray()
+    for s in suites:
+        cs += _u16(s)
+    body = TLS12 + bytes(random) + b"\x00" + _u16(len(cs)) + cs + b"\x01\x00" + _u16(len(ext)) + ext
+    return handshake(CLIENT_HELLO, body)
+
+
+class ServerHello:
+    """Parsed ServerHello: random, session_id, suite, extensions {type: data}."""
+
+    def __init__(self, body, offered_suites, offered_exts):
+        r = Reader(body)
+        version = r.take(2)
+        if version != TLS12:
+            raise TLSError(PROTOCOL_VERSION, "server chose version %d.%d" % (version[0], version[1]))
+        self.random = r.take(32)
+        self.session_id = r.vec8()
+        if len(self.session_id) > 32:
+            raise TLSError(ILLEGAL_PARAMETER, "session id longer than 32 bytes")
+        self.suite = r.u16()
+        if self.suite not in offered_suites:
+            raise TLSError(ILLEGAL_PARAMETER, "server chose suite 0x%04X, which was not offered" % self.suite)
+        if r.u8() != 0:
+            raise TLSError(ILLEGAL_PARAMETER, "server chose a compression method")
+        self.extensions = {}
+        if r.left():
+            ext = Reader(r.vec16())
+            r.done()
+            while ext.left():
+                etype = ext.u16()
+                data = ext.vec16()
+                if etype in self.extensions:
+                    raise TLSError(ILLEGAL_PARAMETER, "duplicate extension %d" % etype)
+                if etype not in offered_exts:
+                    raise TLSError(UNSUPPORTED_EXTENSION, "server sent extension %d, not offered" % etype)
+                self.extensions[etype] = data
+        else:
+            r.done()
+        for etype in (EXT_EXTENDED_MASTER_SECRET, EXT_ENCRYPT_THEN_MAC):
+            if self.extensions.get(etype, b"") != b"":
+                raise TLSError(DECODE_ERROR, "extension %d must be empty" % etype)
+        ri = self.extensions.get(EXT_RENEGOTIATION_INFO)
+        if ri is not None and ri != b"\x00":
+            # RFC 5746 §3.4: non-empty renegotiated_connection on an initial handshake
+            raise TLSError(HANDSHAKE_FAILURE, "renegotiation_info not empty")
+        sn = self.extensions.get(EXT_SERVER_NAME)
+        if sn is not None and sn != b"":
+            raise TLSError(DECODE_ERROR, "server_name extension must be empty")
+        self.mfl = None
+        mfl = self.extensions.get(EXT_MAX_FRAGMENT_LENGTH)
+        if mfl is not None:
+            if len(mfl) != 1 or mfl[0] != offered_exts.get(EXT_MAX_FRAGMENT_LENGTH):
+                raise TLSError(ILLEGAL_PARAMETER, "max_fragment_length differs from the one offered")
+            self.mfl = 1 << (8 + mfl[0])
+        self.rsl = None
+        rsl = self.extensions.get(EXT_RECORD_SIZE_LIMIT)
+        if rsl is not None:
+            if len(rsl) != 2:
+                raise TLSError(DECODE_ERROR, "record_size_limit length")
+            v = int.from_bytes(rsl, "big")
+            if v < 64:
+                raise TLSError(ILLEGAL_PARAMETER, "record_size_limit below 64")
+            self.rsl = v
+        if mfl is not None and rsl is not None:
+            raise TLSError(ILLEGAL_PARAMETER, "both max_fragment_length and record_size_limit")
+
+
+def psk_identity_hint(body):
+    """ServerKeyExchange for plain PSK (RFC 4279 §2): the identity hint."""
+    r = Reader(body)
+    hint = r.vec16()
+    r.done()
+    return hint
+
+
+def client_key_exchange(identity):
+    ident = identity.encode() if isinstance(identity, str) else bytes(identity)
+    return handshake(CLIENT_KEY_EXCHANGE, _u16(len(ident)) + ident)
+
+
+def finished(verify_data):
+    return handshake(FINISHED, bytes(verify_data))
+
+
+def premaster_secret(psk):
+    """RFC 4279 §2 premaster secret for plain PSK: uint16 N || N zeros || uint16 N || psk.
+
+    The engine never builds this in NS memory (the crypto partition does, inside
+    PSA_ALG_TLS12_PSK_TO_MS); it is here for the published-vector tests and the docs."""
+    n = len(psk)
+    return _u16(n) + bytes(n) + _u16(n) + bytes(psk)

@@ -1,0 +1,286 @@
+"""The sans-IO engine replaying real server flights (openssl s_server, python-mbedtls) recorded
+by tests/interop/record_flights.py, keyed through the crypto partition; plus malformed input."""
+
+from binascii import unhexlify
+
+from device.tls.alerts import TLSError
+from device.tls.connection import TLSClientConnection, HandshakeComplete, ApplicationData, ConnectionClosed
+from tests.device.tls_flights import FLIGHTS, IDENTITY, PSK, RANDOM
+from tests.device import tls_world
+
+_PSK = unhexlify(PSK)
+_RANDOM = unhexlify(RANDOM)
+
+
+def _server(name):
+    return unhexlify("".join(FLIGHTS[name][2:]))
+
+
+_LIVE = []  # connections of the running test; closed when the next one starts (no key leaks on failure)
+
+
+def _client(suite):
+    tls_world.ensure()
+    while _LIVE:
+        _LIVE.pop().close()
+    c = TLSClientConnection(IDENTITY, _PSK, suites=[suite], random=lambda n: _RANDOM[:n])
+    _LIVE.append(c)
+    c.start()
+    hello = c.data_to_send()
+    assert hello[:3] == b"\x16\x03\x03" and hello[5] == 1
+    return c
+
+
+def _records(data):
+    out, i = [], 0
+    while i < len(data):
+        n = (data[i + 3] << 8) | data[i + 4]
+        out.append((data[i], data[i + 5:i + 5 + n]))
+        i += 5 + n
+    return out
+
+
+def _frame(ctype, frag):
+    return bytes((ctype, 3, 3)) + len(frag).to_bytes(2, "big") + frag
+
+
+def _feed(c, data, step=None):
+    events = []
+    if step is None:
+        return c.receive_data(data)
+    for i in range(0, len(data), step):
+        events += c.receive_data(data[i:i + step])
+    return events
+
+
+def _expect(alert, c, data):
+    try:
+        c.receive_data(data)
+    except TLSError as e:
+        assert e.alert == alert, (e.alert, alert, e)
+        assert not e.received
+        out = c.data_to_send()
+        assert _records(out)[-1][0] == 21, out  # the alert went out (encrypted once keys are on)
+        # dead: every later call raises the same error
+        try:
+            c.receive_data(b"\x17\x03\x03\x00\x00")
+        except TLSError as e2:
+            assert e2 is e
+        else:
+            raise AssertionError("dead connection accepted data")
+        return e
+    raise AssertionError("no TLSError(%s)" % alert)
+
+
+def _check_session(name, events, c):
+    suite, reply = FLIGHTS[name][0], FLIGHTS[name][1]
+    hc = [e for e in events if isinstance(e, HandshakeComplete)]
+    assert len(hc) == 1 and c.handshake_complete
+    assert c.cipher_suite == {"ccm": 0xC0A4, "ccm8": 0xC0A8, "gcm": 0x00A8, "cbc": 0x00AE}[suite]
+    data = b"".join(e.data for e in events if isinstance(e, ApplicationData))
+    assert data == reply, data
+    flight = c.data_to_send()
+    recs = _records(flight)
+    # ClientKeyExchange, ChangeCipherSpec, Finished: one flight, one buffer
+    assert [t for t, _ in recs] == [22, 20, 22], recs
+    assert recs[0][1][0] == 16 and bytes(recs[0][1][6:]) == IDENTITY.encode()
+
+
+def test_replay_every_recorded_flight():
+    for name in FLIGHTS:
+        c = _client(FLIGHTS[name][0])
+        _check_session(name, _feed(c, _server(name)), c)
+        assert c.extended_master_secret  # both servers agree to RFC 7627
+        assert c.encrypt_then_mac == (name == "openssl_cbc")  # openssl_cbc_mte ran with -no_etm
+        c.send(b"more")
+        c.close()
+        out = _records(c.data_to_send())
+        assert [t for t, _ in out] == [23, 21]  # data, then close_notify
+        assert c.closed
+
+
+def test_records_split_over_reads():
+    for step in (1, 3, 7):
+        c = _client("ccm")
+        _check_session("openssl_ccm", _feed(c, _server("openssl_ccm"), step), c)
+
+
+def test_handshake_messages_split_over_records():
+    data = _server("mbedtls_ccm")
+    recs = _records(data)
+    plain = b"".join(f for t, f in recs[:3] if t == 22)
+    n_plain = 0
+    for t, f in recs:
+        if t != 22:
+            break
+        n_plain += 1
+    plain = b"".join(f for _, f in recs[:n_plain])
+    rest = b"".join(_frame(t, f) for t, f in recs[n_plain:])
+    reframed = b"".join(_frame(22, plain[i:i + 5]) for i in range(0, len(plain), 5))
+    c = _client("ccm")
+    _check_session("mbedtls_ccm", _feed(c, reframed + rest), c)
+
+
+def test_corrupted_finished_is_bad_record_mac():
+    data = bytearray(_server("openssl_gcm"))
+    recs = _records(bytes(data))
+    off = sum(5 + len(f) for _, f in recs[:-2])  # the encrypted Finished record
+    data[off + 5 + 10] ^= 0x01
+    c = _client("gcm")
+    e = _expect("bad_record_mac", c, bytes(data))
+    assert "authentication" in str(e)
+
+
+def test_corrupted_application_data_cbc():
+    data = bytearray(_server("openssl_cbc"))
+    data[-3] ^= 0x80  # inside the MAC of the last (application data) record
+    c = _client("cbc")
+    _expect("bad_record_mac", c, bytes(data))
+
+
+def test_oversized_record():
+    c = _client("ccm")
+    _expect("record_overflow", c, b"\x16\x03\x03\x40\x01" + bytes(10))
+    c = _client("ccm")
+    _expect("record_overflow", c, b"\x17\x03\x03\xff\xff")
+
+
+def test_messages_out_of_order():
+    recs = _records(_server("mbedtls_ccm"))
+    plain = b"".join(f for t, f in recs if t == 22)[:0]
+    sh_rec, rest = recs[0], recs[1:]
+    # ServerHelloDone (last plaintext handshake message) before the ServerHello
+    c = _client("ccm")
+    _expect("unexpected_message", c, _frame(22, b"\x0e\x00\x00\x00"))
+    # application data before the handshake
+    c = _client("ccm")
+    _expect("unexpected_message", c, _frame(23, b"hello"))
+    # ChangeCipherSpec right after the ServerHello
+    c = _client("ccm")
+    _expect("unexpected_message", c, _frame(sh_rec[0], sh_rec[1]) + _frame(20, b"\x01"))
+    # a second ServerHello
+    c = _client("ccm")
+    _expect("unexpected_message", c, _frame(sh_rec[0], sh_rec[1]) * 2)
+    # a Certificate message (no certificates in PSK)
+    c = _client("ccm")
+    _expect("unexpected_message", c, _frame(sh_rec[0], sh_rec[1]) + _frame(22, b"\x0b\x00\x00\x03\x00\x00\x00"))
+    assert plain == b"" and rest
+
+
+def test_server_chooses_suite_not_offered():
+    data = bytearray(_server("openssl_ccm"))
+    # the cipher suite sits after 5 (record) + 4 (msg) + 2 + 32 + 1 + sid bytes
+    sid_len = data[5 + 4 + 34]
+    at = 5 + 4 + 35 + sid_len
+    assert data[at:at + 2] == b"\xc0\xa4"
+    data[at:at + 2] = b"\x00\xa8"
+    c = _client("ccm")
+    _expect("illegal_parameter", c, bytes(data))
+
+
+def test_bad_record_header_and_alert_from_peer():
+    c = _client("ccm")
+    _expect("unexpected_message", c, b"\x63\x03\x03\x00\x01\x00")
+    c = _client("ccm")
+    _expect("protocol_version", c, b"\x16\x02\x00\x00\x01\x00")
+    c = _client("ccm")
+    _expect("unexpected_message", c, _frame(22, b""))
+    c = _client("ccm")
+    _expect("decode_error", c, _frame(21, b"\x02"))
+    c = _client("ccm")
+    try:
+        c.receive_data(_frame(21, b"\x02\x73"))
+    except TLSError as e:
+        assert e.received and e.alert == "unknown_psk_identity"
+        assert c.data_to_send() == b""  # no alert answers a fatal alert
+    else:
+        raise AssertionError("fatal alert ignored")
+
+
+def test_eof_during_handshake_and_after():
+    c = _client("ccm")
+    _feed(c, _server("openssl_ccm")[:40])
+    try:
+        c.receive_data(b"")
+    except TLSError as e:
+        assert e.alert == "handshake_failure"
+    else:
+        raise AssertionError("EOF in handshake accepted")
+    c = _client("ccm")
+    _feed(c, _server("openssl_ccm"))
+    ev = c.receive_data(b"")
+    assert len(ev) == 1 and isinstance(ev[0], ConnectionClosed) and not ev[0].clean
+
+
+def test_api_misuse():
+    tls_world.ensure()
+    c = _client("ccm")
+    try:
+        c.send(b"x")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("send before the handshake")
+    try:
+        c.start()
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("second start")
+    c.close()
+    for bad in ({"max_fragment_length": 100}, {"record_size_limit": 10}, {"suites": ["des"]}):
+        try:
+            TLSClientConnection("x", b"k" * 16, **bad)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(bad)
+
+
+def _with_extension(name, ext):
+    """The recorded flight's first record (ServerHello) with one more extension appended."""
+    data = _server(name)
+    rtype, frag = _records(data)[0]
+    assert rtype == 22 and frag[0] == 2
+    body = bytearray(frag[4:])
+    # the extensions block is last: bump its length and append
+    sid_len = body[34]
+    at = 35 + sid_len + 3
+    n = (body[at] << 8) | body[at + 1]
+    assert at + 2 + n == len(body)
+    body[at:at + 2] = (n + len(ext)).to_bytes(2, "big")
+    body += ext
+    msg = bytes((2,)) + len(body).to_bytes(3, "big") + bytes(body)
+    return _frame(22, msg)
+
+
+def test_record_size_limit_negotiated():
+    tls_world.ensure()
+    c = TLSClientConnection(IDENTITY, _PSK, suites=["ccm"], record_size_limit=256, random=lambda n: _RANDOM[:n])
+    c.start()
+    hello = c.data_to_send()
+    assert b"\x00\x1c\x00\x02\x01\x00" in hello  # record_size_limit = 256 offered
+    assert c.recv_limit == 256
+    c.receive_data(_with_extension("openssl_ccm", b"\x00\x1c\x00\x02\x00\x80"))  # server: 128
+    assert c.send_limit == 128 and c.recv_limit == 256
+    c.close()
+    # not offered -> unsupported_extension
+    c = _client("ccm")
+    _expect("unsupported_extension", c, _with_extension("openssl_ccm", b"\x00\x1c\x00\x02\x00\x80"))
+    # below the RFC 8449 minimum -> illegal_parameter
+    c = TLSClientConnection(IDENTITY, _PSK, suites=["ccm"], record_size_limit=256, random=lambda n: _RANDOM[:n])
+    c.start()
+    c.data_to_send()
+    _expect("illegal_parameter", c, _with_extension("openssl_ccm", b"\x00\x1c\x00\x02\x00\x3f"))
+
+
+def test_records_respect_the_send_limit():
+    tls_world.ensure()
+    c = _client("ccm")
+    _check_session("openssl_ccm", c.receive_data(_server("openssl_ccm")), c)
+    assert c.send_limit == 16384
+    c.send_limit = 100  # as if negotiated
+    c.send(bytes(250))
+    recs = _records(c.data_to_send())
+    assert [len(f) - 24 for t, f in recs] == [100, 100, 50]  # 8-byte nonce + 16-byte tag each
+    c.close()

@@ -1,0 +1,144 @@
+"""MicroPython side of `python -m tools.bench_tls` (run by it on the `micropython` command).
+
+    micropython tls_mp_bench.py compare HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES N_RECORDS
+    micropython tls_mp_bench.py floor   HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS
+    micropython tls_mp_bench.py wire    HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS
+    micropython tls_mp_bench.py mem     HOST PORT IDENTITY PSK_HEX SUITE
+    micropython tls_mp_bench.py cost    HOST PORT IDENTITY PSK_HEX SUITE
+
+compare: engine and native handshakes interleaved (one of each per round), then one connection
+each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
+-rev`) and reading all replies; prints "HS engine <us>", "HS native <us>", "TP engine <us>",
+"TP native <us>". floor: one handshake + N_RECORDS echoed records, prints "OK". wire: the same
+with N_RECORDS records (0 = handshake and close only), prints "OK". mem: heap used by the
+secure world, the TLS engine's code and one open connection ("MEM world|code|connection <bytes>").
+cost: microseconds per psa_call, per partition AEAD of 64 bytes and per engine seal ("COST ...").
+"""
+
+import gc
+import sys
+import time
+
+_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+sys.path.insert(0, _here + "/..")
+
+import socket  # noqa: E402
+
+from device.tls import wrap_socket  # noqa: E402
+
+RECORD = b"r" * 63 + b"\n"
+
+
+def _unhex(s):
+    return bytes(int(s[i:i + 2], 16) for i in range(0, len(s), 2))
+
+
+def connect(addr, identity, psk, suite, backend):
+    s = socket.socket()
+    s.connect(addr)
+    return wrap_socket(s, identity, psk, suites=[suite], backend=None if backend == "engine" else backend)
+
+
+def records(t, n):
+    for _ in range(n):
+        t.write(RECORD)
+    want = n * len(RECORD)
+    got = 0
+    while got < want:
+        data = t.read()
+        if not data:
+            raise OSError("server closed after %d of %d bytes" % (got, want))
+        got += len(data)
+
+
+def mem(addr, identity, psk, suite):
+    """Heap in use (gc.mem_alloc after collect) at each step, loaded from .mpy."""
+    gc.collect()
+    base = gc.mem_alloc()
+    from device.psa import crypto
+
+    crypto.psa_generate_random(4)  # boots the secure world: SPM, crypto partition, ITS
+    gc.collect()
+    world = gc.mem_alloc()
+    import device.tls.connection  # noqa: F401
+    import device.tls.stream  # noqa: F401
+
+    gc.collect()
+    code = gc.mem_alloc()
+    t = connect(addr, identity, psk, suite, "engine")
+    records(t, 10)
+    gc.collect()
+    conn = gc.mem_alloc()
+    t.close()
+    print("MEM world %d" % (world - base))
+    print("MEM code %d" % (code - world))
+    print("MEM connection %d" % (conn - code))
+
+
+def cost():
+    """Where a record's time goes: one psa_call round trip, the partition's AEAD, the engine's seal."""
+    from device.psa import crypto
+    from device.tls import keys
+
+    n = 300
+    psk = keys.import_psk(b"k" * 16)
+    t0 = time.ticks_us()
+    for _ in range(n):
+        crypto.psa_get_key_attributes(psk)  # about the smallest call there is
+    print("COST psa_call %d" % (time.ticks_diff(time.ticks_us(), t0) // n))
+    ms = keys.master_secret(psk, bytes(32), bytes(32))
+    for name, suite in (("ccm", 0xC0A4), ("gcm", 0x00A8)):
+        p = keys.record_protection(ms, suite, bytes(32), bytes(32))
+        pt = b"x" * 64
+        t0 = time.ticks_us()
+        for _ in range(n):
+            crypto.psa_aead_encrypt(p.write_key, p.alg, bytes(12), bytes(13), pt)
+        print("COST aead_%s %d" % (name, time.ticks_diff(time.ticks_us(), t0) // n))
+        t0 = time.ticks_us()
+        for _ in range(n):
+            p.seal(23, pt)
+        print("COST seal_%s %d" % (name, time.ticks_diff(time.ticks_us(), t0) // n))
+        p.destroy()
+    keys.destroy(ms)
+    keys.destroy(psk)
+
+
+def main(argv):
+    mode, host, port, identity, psk_hex, suite = argv[1:7]
+    addr = socket.getaddrinfo(host, int(port))[0][-1]
+    identity = identity.encode()
+    psk = _unhex(psk_hex)
+    if mode == "cost":
+        cost()
+    elif mode == "mem":
+        mem(addr, identity, psk, suite)
+    elif mode == "compare":
+        n_hs, n_rec = int(argv[7]), int(argv[8])
+        backends = ("engine", "native") if suite in ("gcm", "cbc") else ("engine",)  # native: no CCM
+        for i in range(n_hs + 1):
+            for backend in backends:
+                gc.collect()
+                t0 = time.ticks_us()
+                t = connect(addr, identity, psk, suite, backend)
+                dt = time.ticks_diff(time.ticks_us(), t0)
+                t.close()
+                if i:  # the first round warms up (imports, first connection)
+                    print("HS %s %d" % (backend, dt))
+        for backend in backends:
+            t = connect(addr, identity, psk, suite, backend)
+            records(t, 10)  # warm up
+            gc.collect()
+            t0 = time.ticks_us()
+            records(t, n_rec)
+            print("TP %s %d" % (backend, time.ticks_diff(time.ticks_us(), t0)))
+            t.close()
+    else:
+        backend, n_rec = argv[7], int(argv[8])
+        t = connect(addr, identity, psk, suite, backend)
+        if n_rec:
+            records(t, n_rec)
+        t.close()
+        print("OK")
+
+
+main(sys.argv)
