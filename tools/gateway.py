@@ -14,7 +14,6 @@ and only then acks. Any failure costs that one connection, with a logged reason.
 import argparse
 import base64
 import collections.abc
-import hashlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import cbor2
 
 from device.app import protocol as P
+from tools.attestation import AttestationError
 
 log = logging.getLogger("sensorkit.gateway")
 
@@ -36,23 +36,6 @@ SUITES = (
     "TLS-PSK-WITH-AES-128-GCM-SHA256",
     "TLS-PSK-WITH-AES-128-CBC-SHA256",
 )
-
-LIFECYCLES = {
-    "unknown": 0x0000,
-    "assembly_and_test": 0x1000,
-    "psa_rot_provisioning": 0x2000,
-    "secured": 0x3000,
-    "non_psa_rot_debug": 0x4000,
-    "recoverable_psa_rot_debug": 0x5000,
-    "decommissioned": 0x6000,
-}
-
-# claim keys: (PSA IoT Profile 1, PSA 2.0)
-CLAIM_NONCE = (-75008, 10)
-CLAIM_INSTANCE_ID = (-75009, 256)
-CLAIM_LIFECYCLE = (-75002, 2395)
-CLAIM_SW_COMPONENTS = (-75006, 2399)
-SW_MEASUREMENT_VALUE = 2
 
 SENML_LABELS = {-1: "bver", -2: "bn", -3: "bt", -4: "bu", -5: "bv", -6: "bs",
                 0: "n", 1: "u", 2: "v", 3: "vs", 4: "vb", 5: "s", 6: "t", 7: "ut", 8: "vd"}
@@ -120,55 +103,40 @@ class TLSReader:
         return data
 
 
-class Refused(Exception):
-    """An attestation or registry check failed; the message is the logged reason."""
-
-
 # --- registry --------------------------------------------------------------------------------
 
 
-def _hex(v, what, ident):
-    try:
-        return bytes.fromhex(v)
-    except (TypeError, ValueError):
-        raise ValueError("registry: %s of %r is not hex" % (what, ident)) from None
-
-
-def instance_id(iak):
-    """PSA instance id of a symmetric IAK: 0x01 || SHA-256(SHA-256(IAK))."""
-    return b"\x01" + hashlib.sha256(hashlib.sha256(iak).digest()).digest()
-
-
 class Registry:
-    """identity -> {psk, iak, instance_id, lifecycles, sw_measurements} (docs/protocol.md)."""
+    """The device registry written by `sensorkit provision --registry` (docs/provisioning.md).
+
+    identity -> entry; each entry keeps its JSON fields (checked by
+    tools.attestation.check_registry_entry) plus the decoded "_psk" and "_iak" bytes.
+    """
 
     def __init__(self, devices):
         self.devices = {}
         for ident, e in devices.items():
-            psk = _hex(e["psk"], "psk", ident)
-            iak = _hex(e["iak"], "iak", ident)
+            try:
+                psk = bytes.fromhex(e["psk"])
+                iak = bytes.fromhex(e["iak"])
+                if e.get("instance_id") is not None:
+                    bytes.fromhex(e["instance_id"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError("registry: entry %r needs hex psk and iak (%s)" % (ident, err)) from None
             if not 16 <= len(psk) <= 64:
                 raise ValueError("registry: psk of %r must be 16..64 bytes" % ident)
-            if len(iak) < 32:
-                raise ValueError("registry: iak of %r must be at least 32 bytes" % ident)
-            iid = _hex(e["instance_id"], "instance_id", ident) if e.get("instance_id") else instance_id(iak)
-            lcs = []
-            for lc in e.get("lifecycles") or ["secured"]:
-                if isinstance(lc, str):
-                    if lc not in LIFECYCLES:
-                        raise ValueError("registry: unknown lifecycle %r for %r" % (lc, ident))
-                    lc = LIFECYCLES[lc]
-                lcs.append(int(lc) & 0xFF00)
-            sw = e.get("sw_measurements")
-            sw = None if sw is None else {_hex(m, "sw measurement", ident) for m in sw}
-            self.devices[ident] = {"psk": psk, "iak": iak, "instance_id": iid, "lifecycles": lcs,
-                                   "sw_measurements": sw}
+            entry = dict(e)
+            entry["_psk"] = psk
+            entry["_iak"] = iak
+            self.devices[ident] = entry
 
     @classmethod
     def load(cls, path):
         with open(path) as f:
             data = json.load(f)
-        return cls(data.get("devices", data))
+        if not isinstance(data, dict) or not isinstance(data.get("devices"), dict):
+            raise ValueError("registry %s: expected {\"version\": 1, \"devices\": {...}}" % path)
+        return cls(data["devices"])
 
 
 class _PSKStore(collections.abc.Mapping):
@@ -186,7 +154,7 @@ class _PSKStore(collections.abc.Mapping):
         if e is None:
             self.local.unknown = True
             raise KeyError(identity)
-        return e["psk"]
+        return e["_psk"]
 
     def __iter__(self):
         return iter(self._reg.devices)
@@ -198,78 +166,15 @@ class _PSKStore(collections.abc.Mapping):
 # --- attestation -----------------------------------------------------------------------------
 
 
-def verify_mac0(token, iak):
-    """Verify a tagged COSE_Mac0 (alg 5, HMAC 256/256) with `iak`; returns the claims map."""
-    from pycose.messages import Mac0Message
-    from pycose.keys import SymmetricKey
-    from pycose.headers import Algorithm
-    from pycose.algorithms import HMAC256
-
-    try:
-        raw = cbor2.loads(token)
-    except Exception as e:
-        raise Refused("token is not CBOR: %s" % e) from None
-    if not isinstance(raw, cbor2.CBORTag) or raw.tag != 17:
-        raise Refused("token is not a tagged COSE_Mac0 (tag 17)")
-    try:
-        # cbor2 6 decodes a tag's content as immutable (tuple, frozendict), which pycose 1.1
-        # rejects: hand it the plain list/dict form of the COSE_Mac0 array.
-        value = raw.value
-        if not isinstance(value, (list, tuple)) or len(value) != 4:
-            raise ValueError("COSE_Mac0 is an array of 4")
-        cose = [value[0], dict(value[1]) if isinstance(value[1], collections.abc.Mapping) else value[1], value[2], value[3]]
-        msg = Mac0Message.from_cose_obj(cose, True)
-    except Exception as e:
-        raise Refused("token is not a valid COSE_Mac0: %s" % e) from None
-    alg = msg.phdr.get(Algorithm)
-    if alg is not HMAC256 and alg != HMAC256:
-        raise Refused("token MAC algorithm is %r, not HMAC 256/256" % (alg,))
-    msg.key = SymmetricKey(k=iak)
-    try:
-        ok = msg.verify_tag()
-    except Exception as e:
-        raise Refused("token MAC check failed: %s" % e) from None
-    if not ok:
-        raise Refused("token MAC does not verify with the registered IAK")
-    try:
-        claims = cbor2.loads(msg.payload)
-    except Exception as e:
-        raise Refused("token payload is not CBOR: %s" % e) from None
-    if not isinstance(claims, dict):
-        raise Refused("token payload is not a claims map")
-    return claims
-
-
-def _claim(claims, keys):
-    for k in keys:
-        if k in claims:
-            return claims[k]
-    return None
-
-
 def check_attestation(token, entry, nonce):
-    """All checks of docs/protocol.md "Attestation checks"; raises Refused with the reason."""
-    claims = verify_mac0(token, entry["iak"])
-    if _claim(claims, CLAIM_NONCE) != nonce:
-        raise Refused("token nonce does not match the challenge")
-    iid = _claim(claims, CLAIM_INSTANCE_ID)
-    if iid != entry["instance_id"]:
-        raise Refused("token instance id does not match the registry")
-    lc = _claim(claims, CLAIM_LIFECYCLE)
-    if type(lc) is not int:
-        raise Refused("token has no security lifecycle claim")
-    if (lc & 0xFF00) not in entry["lifecycles"]:
-        raise Refused("security lifecycle 0x%04x not allowed" % lc)
-    allowed = entry["sw_measurements"]
-    if allowed is not None:
-        comps = _claim(claims, CLAIM_SW_COMPONENTS)
-        if not isinstance(comps, list) or not comps:
-            raise Refused("token has no software components but the registry requires measurements")
-        for c in comps:
-            m = c.get(SW_MEASUREMENT_VALUE) if isinstance(c, dict) else None
-            if not isinstance(m, bytes) or m not in allowed:
-                shown = m.hex() if isinstance(m, bytes) else repr(m)
-                raise Refused("software measurement %s not allowed" % shown)
+    """Verify the token (tools.attestation) and its claims against the registry entry.
+
+    Returns the claims; raises tools.attestation.AttestationError with the reason.
+    """
+    from tools.attestation import check_registry_entry, verify_token
+
+    claims = verify_token(token, entry["_iak"], challenge=nonce)
+    check_registry_entry(claims, entry)
     return claims
 
 
@@ -533,9 +438,9 @@ class Gateway:
                 raise P.ProtocolError("expected a token, got message type %d" % kind)
             try:
                 check_attestation(fields[0], entry, nonce)
-            except Refused as e:
+            except AttestationError as e:
                 self.stats["refused"] += 1
-                log.warning("%s: refused: %s", who, e)
+                log.warning("%s: refused: %s", who, getattr(e, "reason", None) or e)
                 self._send(conn, P.encode_verdict_into, P.VERDICT_REFUSED, 0)
                 return
             self._send(conn, P.encode_verdict_into, P.VERDICT_ACCEPTED, self.max_readings)

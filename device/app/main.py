@@ -119,3 +119,31 @@ class Application:
         if last >= first:
             q.ack(last, dropped)
             self.sent += last - first + 1
+
+
+def start(host, port, interval_ms=None, count=None, capacity=None, backoff=None, log=None, socket_module=None,
+          board=None, timeout_s=10):
+    """Run the device application with the real services: identity and PSK from provisioned
+    storage, readings from the telemetry partition, tokens from the attestation partition,
+    TLS-PSK from device.tls. Board settings (optional, from `board`): GATEWAY (host, port),
+    QUEUE_CAPACITY, INTERVAL_S. Returns the number of readings acknowledged (when `count` is set).
+    """
+    from device import identity
+    from device.app.link import GatewayLink
+    from device.app.queue import DEFAULT_CAPACITY, ITSStorage, StoreAndForwardQueue
+    from device.psa import attest, telemetry
+    from device.psa.crypto import KEY_ID_PSK
+    from device.tls import wrap_socket
+
+    if capacity is None:
+        capacity = getattr(board, "QUEUE_CAPACITY", DEFAULT_CAPACITY)
+    if interval_ms is None:
+        interval_s = getattr(board, "INTERVAL_S", None)
+        if interval_s is None:
+            interval_s = telemetry.telemetry_get_config()["interval_s"]
+        interval_ms = int(interval_s * 1000)
+    queue = StoreAndForwardQueue(ITSStorage(), capacity)
+    link = GatewayLink(host, port, identity.get_identity(), KEY_ID_PSK, attest.psa_initial_attest_get_token,
+                       wrap_socket, socket_module=socket_module, timeout_s=timeout_s)
+    app = Application(queue, telemetry.telemetry_read, link, interval_ms, backoff, log=log)
+    return app.run(count)

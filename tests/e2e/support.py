@@ -44,15 +44,18 @@ def device_keys(name):
 SW_MEASUREMENT = hashlib.sha256(b"sensorkit test firmware").digest()
 
 
-def registry_entry(name, lifecycles=("secured",), sw=(SW_MEASUREMENT.hex(),)):
+def registry_entry(name, lifecycles=(0x3000,), sw=(SW_MEASUREMENT.hex(),)):
+    """An entry in the format of docs/provisioning.md (what `sensorkit provision --registry` writes)."""
     psk, iak = device_keys(name)
-    return {"psk": psk.hex(), "iak": iak.hex(), "lifecycles": list(lifecycles),
-            "sw_measurements": None if sw is None else list(sw)}
+    e = {"psk": psk.hex(), "iak": iak.hex(), "instance_id": instance_id(iak).hex(), "lifecycles": list(lifecycles)}
+    if sw is not None:
+        e["measurements"] = {"sensorkit": list(sw)}
+    return e
 
 
 def write_registry(path, entries):
     with open(path, "w") as f:
-        json.dump({"devices": entries}, f)
+        json.dump({"version": 1, "devices": entries}, f)
     return path
 
 
@@ -73,7 +76,7 @@ def make_token(iak, nonce, lifecycle=0x3000, sw=(SW_MEASUREMENT,), iid=None):
         -75009: iid if iid is not None else instance_id(iak),
     }
     if sw:
-        claims[-75006] = [{1: "BL2", 2: m, 4: "1.0.0", 5: b"\x11" * 32} for m in sw]
+        claims[-75006] = [{1: "sensorkit", 2: m, 4: "1.0.0", 5: b"\x11" * 32} for m in sw]
     else:
         claims[-75007] = 1
     msg = Mac0Message(phdr={Algorithm: HMAC256}, uhdr={}, payload=cbor2.dumps(claims))

@@ -21,7 +21,7 @@ def gw(tmp_path):
     names = ["dev-%03d" % i for i in range(3)]
     entries = {n: S.registry_entry(n) for n in names}
     entries["debug-dev"] = S.registry_entry("debug-dev")
-    entries["any-sw"] = S.registry_entry("any-sw", lifecycles=["secured", 0x4000], sw=None)
+    entries["any-sw"] = S.registry_entry("any-sw", lifecycles=[0x3000, 0x4001], sw=None)
     reg = S.write_registry(str(tmp_path / "devices.json"), entries)
     out = str(tmp_path / "readings.jsonl")
     g = S.start_gateway(tmp_path, reg, out=out, extra=["--timeout", "2", "--handshake-timeout", "2"])
@@ -127,7 +127,7 @@ def test_token_with_wrong_iak_refused(gw):
     with pytest.raises(LinkError) as e:
         link.open()
     assert "refused the attestation" in str(e.value)
-    gw.wait_line(r"dev-001: refused: token MAC does not verify with the registered IAK")
+    gw.wait_line(r"dev-001: refused: MAC mismatch: the token was not made with this IAK")
 
 
 def test_wrong_nonce_refused(gw):
@@ -135,7 +135,7 @@ def test_wrong_nonce_refused(gw):
     link = S.standin_link(gw.port, "dev-001", token_fn=lambda n: S.make_token(iak, bytes(32)))
     with pytest.raises(LinkError):
         link.open()
-    gw.wait_line(r"dev-001: refused: token nonce does not match the challenge")
+    gw.wait_line(r"dev-001: refused: nonce does not match the challenge")
 
 
 def test_instance_id_mismatch_refused(gw):
@@ -143,7 +143,7 @@ def test_instance_id_mismatch_refused(gw):
     link = S.standin_link(gw.port, "dev-001", token_fn=lambda n: S.make_token(iak, n, iid=b"\x01" + bytes(32)))
     with pytest.raises(LinkError):
         link.open()
-    gw.wait_line(r"dev-001: refused: token instance id does not match the registry")
+    gw.wait_line(r"dev-001: refused: instance id is not 0x01 \|\| SHA-256")
 
 
 def test_sw_measurement_not_allowed_refused(gw):
@@ -151,7 +151,7 @@ def test_sw_measurement_not_allowed_refused(gw):
     link = S.standin_link(gw.port, "dev-002", token_fn=lambda n: S.make_token(iak, n, sw=[b"\xee" * 32]))
     with pytest.raises(LinkError):
         link.open()
-    gw.wait_line(r"dev-002: refused: software measurement ee{32} not allowed")
+    gw.wait_line(r"dev-002: refused: software component 'sensorkit' measures (ee){32}: not an allowed measurement")
 
 
 def test_lifecycle_not_allowed_refused(gw):
@@ -159,7 +159,7 @@ def test_lifecycle_not_allowed_refused(gw):
     link = S.standin_link(gw.port, "debug-dev", token_fn=lambda n: S.make_token(iak, n, lifecycle=0x4000))
     with pytest.raises(LinkError):
         link.open()
-    gw.wait_line(r"debug-dev: refused: security lifecycle 0x4000 not allowed")
+    gw.wait_line(r"debug-dev: refused: lifecycle non_psa_rot_debug \(0x4000\) not allowed")
 
 
 def test_registry_options_allow_debug_and_any_sw(gw):
