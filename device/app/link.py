@@ -21,7 +21,7 @@ class LinkError(Exception):
     """The gateway refused us, broke the protocol, or said it cannot take a batch now."""
 
     def __init__(self, message, code=0):
-        Exception.__init__(self, message)
+        super().__init__(message)
         self.code = code
 
 

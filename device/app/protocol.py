@@ -46,7 +46,7 @@ class ProtocolError(ValueError):
     """A frame or message that breaks docs/protocol.md; ``code`` is the error-code to report."""
 
     def __init__(self, message, code=ERR_PROTOCOL):
-        ValueError.__init__(self, message)
+        super().__init__(message)
         self.code = code
 
 

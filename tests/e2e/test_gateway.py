@@ -159,7 +159,7 @@ def test_lifecycle_not_allowed_refused(gw):
     link = S.standin_link(gw.port, "debug-dev", token_fn=lambda n: S.make_token(iak, n, lifecycle=0x4000))
     with pytest.raises(LinkError):
         link.open()
-    gw.wait_line(r"debug-dev: refused: lifecycle non_psa_rot_debug \(0x4000\) not allowed")
+    gw.wait_line(r"debug-dev: refused: lifecycle non-psa-rot-debug \(0x4000\) not allowed")
 
 
 def test_registry_options_allow_debug_and_any_sw(gw):

@@ -1,0 +1,135 @@
+"""Gateway protocol framing (device/app/protocol.py): exact bytes, limits, parse errors.
+
+Expected bytes are written out by hand from RFC 8949; tests/host/test_app_protocol_cbor2.py
+cross-checks the same encoders against cbor2.
+"""
+
+from device import cbor
+from device.app import protocol as P
+
+
+def _frame(enc, *args):
+    buf = bytearray(P.MAX_FRAME + P.HEADER)
+    n = enc(buf, *args)
+    return bytes(buf[:n])
+
+
+def _raises(fn, exc=P.ProtocolError, code=None):
+    try:
+        fn()
+    except exc as e:
+        if code is not None:
+            assert e.code == code, (e.code, code)
+        return e
+    raise AssertionError("no %s" % exc.__name__)
+
+
+def test_challenge_frame_bytes():
+    f = _frame(P.encode_challenge_into, bytes(range(32)))
+    assert f[:2] == b"\x00\x25"  # 37 payload bytes
+    assert f[2:7] == b"\x83\x01\x01\x58\x20"
+    assert f[7:] == bytes(range(32))
+    assert cbor.loads(f[2:]) == [1, 1, bytes(range(32))]
+
+
+def test_small_messages():
+    assert _frame(P.encode_verdict_into, 0, 32) == b"\x00\x06\x84\x01\x03\x00\x18\x20"
+    assert _frame(P.encode_ack_into, 70000) == b"\x00\x08\x83\x01\x05\x1a\x00\x01\x11\x70"
+    assert _frame(P.encode_close_into) == b"\x00\x03\x82\x01\x07"
+    assert _frame(P.encode_error_into, 5, "busy") == b"\x00\x09\x84\x01\x06\x05\x64busy"
+
+
+def test_batch_embeds_readings_verbatim():
+    r1 = cbor.dumps([{0: "T", 2: 21.5}])
+    r2 = cbor.dumps([{0: "RH", 2: 40}])
+    f = _frame(P.encode_batch_into, 300, 2, [r1, r2])
+    assert f[2:9] == b"\x85\x01\x04\x19\x01\x2c\x02"
+    msg = cbor.loads(f[2:])
+    assert msg == [1, 4, 300, 2, [[{0: "T", 2: 21.5}], [{0: "RH", 2: 40}]]]
+    kind, fields = P.parse_message(msg)
+    assert kind == P.BATCH and fields[0] == 300 and fields[1] == 2 and len(fields[2]) == 2
+    assert P.batch_overhead(300, 2, 2) == len(f) - len(r1) - len(r2) == 10
+
+
+def test_error_reason_is_cut_on_a_character_boundary():
+    f = _frame(P.encode_error_into, 1, "\u00e9" * 100)  # 200 bytes of UTF-8
+    kind, fields = P.parse_message(cbor.loads(f[2:]))
+    assert kind == P.ERROR and fields[1] == "\u00e9" * 64
+
+
+def test_limits_on_encode():
+    _raises(lambda: _frame(P.encode_challenge_into, bytes(31)))
+    _raises(lambda: _frame(P.encode_token_into, bytes(P.MAX_TOKEN + 1)), code=P.ERR_TOO_LARGE)
+    _raises(lambda: _frame(P.encode_batch_into, 0, 0, []))
+    _raises(lambda: _frame(P.encode_batch_into, 1, 0, [bytes(3000), bytes(3000)]), code=P.ERR_TOO_LARGE)
+    small = bytearray(16)
+    _raises(lambda: P.encode_token_into(small, bytes(40)), code=P.ERR_TOO_LARGE)
+
+
+def test_frame_length():
+    assert P.frame_length(b"\x00\x01") == 1
+    assert P.frame_length(b"\x10\x00") == P.MAX_FRAME
+    _raises(lambda: P.frame_length(b"\x00\x00"))
+    _raises(lambda: P.frame_length(b"\x10\x01"), code=P.ERR_TOO_LARGE)
+    _raises(lambda: P.frame_length(b"\x01\x00", limit=255), code=P.ERR_TOO_LARGE)
+    _raises(lambda: P.frame_length(b"\x01"))
+
+
+def test_parse_rejects_what_the_cddl_does_not_allow():
+    good = [1, 4, 1, 0, [[{0: "T", 2: 1.0}]]]
+    assert P.parse_message(good)[0] == P.BATCH
+    bad = [
+        None, 5, [], [1], {1: 2},
+        [2, 4, 1, 0, []],          # version
+        [True, 7],                 # bool is not the version
+        [1, 99],                   # unknown type
+        [1, 7, 0],                 # close has no fields
+        [1, 1, bytes(33)],         # nonce size
+        [1, 2, b""],               # empty token
+        [1, 3, 0, 256],            # max_readings
+        [1, 3, -1, 1],
+        [1, 4, 0, 0, []],          # seq starts at 1
+        [1, 4, 1, -1, []],
+        [1, 4, 1, 0, {}],
+        [1, 4, 0xFFFFFFFF, 0, [[{0: 1}], [{0: 1}]]],  # beyond the seq range
+        [1, 4, 1, 0, [[]]],        # empty pack
+        [1, 4, 1, 0, [[5]]],       # record not a map
+        [1, 4, 1, 0, [[{1.5: 1}]]],  # label neither int nor text
+        [1, 4, 1, 0, [{0: 1}]],    # reading not a pack
+        [1, 5, "3"],
+        [1, 6, 1, b"bytes"],
+        [1, 6, 1, "x" * 129],
+        [1, 6, 300, "x"],
+    ]
+    for m in bad:
+        _raises(lambda: P.parse_message(m))
+    assert _raises(lambda: P.parse_message([2, 7])).code == P.ERR_VERSION
+
+
+def test_every_message_round_trips():
+    cases = [
+        (P.encode_challenge_into, (bytes(48),), P.CHALLENGE, (bytes(48),)),
+        (P.encode_token_into, (b"\xd1\x84",), P.TOKEN, (b"\xd1\x84",)),
+        (P.encode_verdict_into, (1, 0), P.VERDICT, (1, 0)),
+        (P.encode_ack_into, (0,), P.ACK, (0,)),
+        (P.encode_error_into, (4, "timeout"), P.ERROR, (4, "timeout")),
+        (P.encode_close_into, (), P.CLOSE, ()),
+    ]
+    for enc, args, kind, fields in cases:
+        f = _frame(enc, *args)
+        assert P.frame_length(f[:2]) == len(f) - 2
+        assert P.parse_message(cbor.loads(f[2:])) == (kind, fields)
+
+
+def test_backoff_grows_with_jitter_and_resets():
+    from device.app.main import Backoff
+
+    b = Backoff(base_ms=100, max_ms=1000)
+    caps = [100, 200, 400, 800, 1000, 1000, 1000]
+    for cap in caps:
+        d = b.next_delay_ms()
+        assert cap // 2 <= d <= cap, (d, cap)
+    b.reset()
+    assert 50 <= b.next_delay_ms() <= 100
+    seen = set(Backoff(1000, 1000).next_delay_ms() for _ in range(20))
+    assert len(seen) > 1  # jitter: not the same delay every time
