@@ -13,7 +13,7 @@ import pytest
 from tests.e2e import support as S
 
 COUNT = 1000
-DEVICE_FLAGS = ["--interval", "0.003", "--count", str(COUNT), "--queue", "1024", "--backoff", "0.05,0.25"]
+DEVICE_FLAGS = ["--repeatability", "low", "--interval", "0.003", "--count", str(COUNT), "--queue", "1024", "--backoff", "0.05,0.25"]
 
 
 def provision(tmp_path, name):
@@ -38,11 +38,12 @@ def sink_lines(path):
         return 0
 
 
-def wait_sink(path, n, proc, timeout=60):
+def wait_sink(path, n, proc, timeout=60, gateway=None):
     """Bounded wait until the sink holds `n` lines (or `proc` has ended)."""
     deadline = time.monotonic() + timeout
     while sink_lines(path) < n and proc.p.poll() is None:
-        assert time.monotonic() < deadline, "sink stuck at %d lines (wanted %d)" % (sink_lines(path), n)
+        assert time.monotonic() < deadline, "sink stuck at %d lines (wanted %d)\ndevice:\n%s\ngateway:\n%s" % (
+            sink_lines(path), n, proc.text()[-3000:], gateway.text()[-3000:] if gateway else "")
         time.sleep(0.02)
 
 
@@ -66,7 +67,7 @@ def test_thousand_readings_while_gateway_is_killed_five_times(tmp_path, runtime)
     kills = 0
     try:
         for _ in range(5):
-            wait_sink(out, sink_lines(out) + rng.randint(30, 150), dev)
+            wait_sink(out, sink_lines(out) + rng.randint(30, 150), dev, gateway=g)
             if dev.p.poll() is not None:
                 break
             g.kill()
@@ -93,7 +94,7 @@ def test_thousand_readings_while_device_is_killed_five_times(tmp_path, runtime):
     try:
         for _ in range(5):
             dev = start_device(store, g.port, runtime)
-            wait_sink(out, sink_lines(out) + rng.randint(30, 150), dev)
+            wait_sink(out, sink_lines(out) + rng.randint(30, 150), dev, gateway=g)
             if dev.p.poll() is not None:
                 ended = "device ended by itself (rc %s) after %d kills:\n%s" % (dev.p.returncode, kills, dev.text())
                 break
