@@ -57,6 +57,7 @@ REGISTRY = (
 )
 KEYS = tuple(e.key for e in REGISTRY)
 CHART_KEYS = ("handshake_ms", "bytes_per_reading")
+_STUB = "Not available:"
 
 
 class Section:
@@ -236,19 +237,23 @@ def render(results, info, command, quick, old_text="", old_json=None, chart_file
                                "quick": quick, "data": s.data}
         elif r is None and not full:
             continue
-        elif r is None and e.title in old_bodies:
-            status, secs, text = "carried over", "", old_bodies[e.title]
-            if e.key in old_json:
-                out_json[e.key] = old_json[e.key]
-                status = "carried over (measured %s)" % old_json[e.key].get("measured", "?")
         else:
             reason = r.unavailable if r is not None else entry_point(e)
-            if isinstance(reason, str):
-                status, secs = "not available", ""
-                text = "Not available: %s (`sensorkit bench %s`)." % (reason, e.key)
+            reason = reason if isinstance(reason, str) else None  # None: available, not run now
+            old = old_bodies.get(e.title)
+            secs = ""
+            if old is not None and not old.startswith(_STUB):
+                # figures from an earlier run (or a hand-written section whose module has no section() yet)
+                status, text = "carried over", old
+                if e.key in old_json:
+                    out_json[e.key] = old_json[e.key]
+                    status = "carried over (measured %s)" % old_json[e.key].get("measured", "?")
+                if reason:
+                    status += "; not runnable: " + reason
+            elif reason:
+                status, text = "not available", "%s %s (`sensorkit bench %s`)." % (_STUB, reason, e.key)
             else:
-                status, secs = "not run", ""
-                text = "Not run yet: `sensorkit bench %s --write %s` adds it." % (e.key, "docs/benchmarks.md")
+                status, text = "not run", "Not run yet: `sensorkit bench %s --write FILE` adds it." % e.key
         head.append("| %s | %s | `%s` | %s |" % (e.key, status, e.module, secs))
         body += ["## " + e.title, "", text, ""]
     titles = {e.title for e in REGISTRY}
@@ -274,6 +279,8 @@ def write(path, results, info, command, quick, progress=print):
     stem = path[:-3] if path.endswith(".md") else path
     json_path, png_path = stem + ".json", stem + ".png"
     old_text, old_json = "", {}
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
     if os.path.exists(path):
         with open(path) as f:
             old_text = f.read()
