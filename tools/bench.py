@@ -44,14 +44,15 @@ import time
 
 Entry = collections.namedtuple("Entry", "key module title")
 
-# Order = order of the sections in docs/benchmarks.md. One line per benchmark module.
+# Order = order of the sections in docs/benchmarks.md. One line per benchmark module. The title is the
+# section's `## ` heading (kept as the streams named theirs, so their existing sections carry over).
 REGISTRY = (
     Entry("sensor", "tools.bench_sensor", "Sensor"),
     Entry("psa", "tools.bench_psa", "PSA veneer"),
     Entry("crypto", "tools.bench_crypto", "Crypto"),
     Entry("cbor", "tools.bench_cbor", "CBOR codec (device/cbor.py)"),
-    Entry("tls", "tools.bench_tls", "TLS-PSK"),
-    Entry("attest", "tools.bench_attest", "Attestation"),
+    Entry("tls", "tools.bench_tls", "TLS"),
+    Entry("attest", "tools.bench_attest", "Attestation and telemetry"),
     Entry("e2e", "tools.bench_e2e", "End to end"),
     Entry("size", "tools.bench_size", "Code size"),
 )
@@ -220,6 +221,10 @@ def render(results, info, command, quick, old_text="", old_json=None, chart_file
         "",
         "Runtimes: CPython %s; MicroPython `%s` (unix port, the `micropython` command of the test lane); "
         "mpy-cross `%s`." % (info["cpython"], mp, info["mpy_cross"] or "not found"),
+        "",
+        "Regenerate with `sensorkit bench all --write docs/benchmarks.md` (the chart needs the `bench` extra: "
+        "`pip install -e '.[bench]'`); the figures as data are in the `.json` beside this file. A new benchmark "
+        "plugs in with one line in `tools/bench.py` (its docstring gives the `section(quick=False)` contract).",
         "",
         "| section | status | module | seconds |",
         "|---|---|---|---|",

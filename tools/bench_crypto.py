@@ -123,8 +123,18 @@ header), µs per seal, median and minimum of %d runs of %d seals, in-process on 
 test lane (`-X heapsize=%s`)%s. Rows: the primitive on each AES backend the runtime has (MicroPython: `cryptolib`
 and pure Python), then the whole path a TLS engine uses: `psa_aead_encrypt` through the crypto partition
 (psa_call, key store, default backend); also the GCM key setup and a TLS 1.2 master-secret derivation. GCM's
-GHASH runs in Python whatever the AES backend. The minimum column shows what a quiet run achieves. No board
-figures (unmeasured)."""
+GHASH runs in Python whatever the AES backend (Shoup's 4-bit tables), while with `cryptolib` a CCM record is a
+handful of C calls (one CBC call for the CBC-MAC, one ECB call for the counter blocks). The minimum column shows
+what a quiet run achieves. No board figures (unmeasured)."""
+
+RATIOS = (  # (what, numerator row, denominator row), rows as (runtime, op, backend); medians
+    ("GCM / CCM seal, MicroPython cryptolib", ("micropython", "gcm", "cryptolib"), ("micropython", "ccm16", "cryptolib")),
+    ("pure-Python / cryptolib CCM seal, MicroPython", ("micropython", "ccm16", "pure"),
+     ("micropython", "ccm16", "cryptolib")),
+    ("psa_aead_encrypt CCM through the partition / CCM primitive, MicroPython cryptolib",
+     ("micropython", "psa_ccm16", "cryptolib"), ("micropython", "ccm16", "cryptolib")),
+    ("CPython / MicroPython, pure-Python CCM seal", ("cpython", "ccm16", "pure"), ("micropython", "ccm16", "pure")),
+)
 
 
 def markdown(d):
@@ -136,6 +146,11 @@ def markdown(d):
     for rt, op, backend, median, best in d["rows"]:
         lines.append("| %s | %s | %s | %.0f | %.0f |" % ({"micropython": "MicroPython", "cpython": "CPython"}[rt],
                                                          titles.get(op, op), backend, median, best))
+    medians = dict(((rt, op, backend), median) for rt, op, backend, median, _ in d["rows"])
+    ratios = [(what, medians[a] / medians[b]) for what, a, b in RATIOS if a in medians and medians.get(b)]
+    if ratios:
+        lines += ["", "Ratios of medians from this run:", ""]
+        lines += ["- %s: %.1fx" % (what, r) for what, r in ratios]
     return "\n".join(lines)
 
 

@@ -114,12 +114,12 @@ def markdown(d):
         "the test lane (`-X heapsize=%s`) and, for comparison, CPython. The minimum column shows what a quiet run "
         "achieves. No board figures (unmeasured)." % (d["runs"], d["calls"], d["calls"] // 10, d["heapsize"]),
         "",
-        "| shape | MicroPython median | MicroPython min | CPython median | CPython min |",
-        "|---|---|---|---|---|",
+        "| shape | MicroPython median | MicroPython min | CPython median | CPython min | MicroPython / CPython (medians) |",
+        "|---|---|---|---|---|---|",
     ]
     for key, title in SHAPES:
-        lines.append("| %s | %.1f | %.1f | %.1f | %.1f |" % ((title,) + tuple(d["micropython"][key])
-                                                            + tuple(d["cpython"][key])))
+        mp, cp = d["micropython"][key], d["cpython"][key]
+        lines.append("| %s | %.1f | %.1f | %.1f | %.1f | %.1fx |" % (title, mp[0], mp[1], cp[0], cp[1], mp[0] / cp[0]))
     return "\n".join(lines)
 
 
