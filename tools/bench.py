@@ -18,7 +18,8 @@ other's timings), in REGISTRY order. Each section is a module with one entry poi
 - ``data``: a JSON-serialisable dict of the figures (stored in docs/benchmarks.json). Figures for the chart
   go under ``data["chart"]``, each a list of ``[label, value]`` pairs, label saying runtime/suite/peer:
   ``"handshake_ms"`` (median milliseconds of one TLS-PSK handshake, or handshake + attestation) and
-  ``"bytes_per_reading"`` (bytes on the wire per reading). The chart reads only these keys, never Markdown.
+  ``"bytes_per_reading"`` (bytes per reading; the label says "on the wire" or "payload only"; the chart
+  draws the 40-byte target). The chart reads only these keys, never Markdown.
 
 A module plugs in with one REGISTRY line (key, module, title). A registered module that is not in the tree,
 or has no ``section`` function yet, is reported as "not available"; an import error inside a module that

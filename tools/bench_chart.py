@@ -9,7 +9,7 @@ BYTES_PER_READING_TARGET = 40  # issue 8: <= 40 bytes per reading with CCM_8 in 
 
 PANELS = (
     ("handshake_ms", "TLS-PSK handshake time (median ms)", None),
-    ("bytes_per_reading", "Bytes on the wire per reading", BYTES_PER_READING_TARGET),
+    ("bytes_per_reading", "Bytes per reading (labels say: on the wire, or payload only)", BYTES_PER_READING_TARGET),
 )
 
 
@@ -37,7 +37,7 @@ def write_chart(series, path):
         ax.set_title(title, fontsize=10)
         drawn[key] = len(pairs)
         if not pairs:
-            ax.text(0.5, 0.5, "no figures in this run", ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, "no figures (section not run or not available)", ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
             continue
         labels = [label for label, _ in pairs]

