@@ -43,6 +43,13 @@ def _print_exc(e):
         traceback.print_exception(type(e), e, e.__traceback__)
 
 
+def _unload(loaded):
+    for key in list(sys.modules):
+        if key not in loaded:
+            del sys.modules[key]
+    gc.collect()
+
+
 def main(argv):
     root = argv[1] if len(argv) > 1 else None
     if root is None:
@@ -53,12 +60,17 @@ def main(argv):
         sys.path.insert(0, root)
     passed = failed = 0
     for name in _modules(root, wanted):
+        # Each test module starts from the same set of loaded modules and leaves
+        # nothing behind, so a 256k heap holds the whole suite, and no module's
+        # state leaks into the next one.
+        loaded = set(sys.modules)
         try:
             mod = __import__("tests.device." + name, None, None, [name])
         except Exception as e:  # an import error fails the whole module, loudly
             print("FAIL", name, "(import)")
             _print_exc(e)
             failed += 1
+            _unload(loaded)
             continue
         tests = sorted(k for k in dir(mod) if k.startswith("test_"))
         for t in tests:
@@ -74,8 +86,7 @@ def main(argv):
                 _print_exc(e)
             else:
                 passed += 1
-        del sys.modules["tests.device." + name]
-        gc.collect()
+        _unload(loaded)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
