@@ -49,8 +49,8 @@ def write_chart(series, path):
         ax.invert_yaxis()  # first pair on top
         ax.bar_label(bars, labels=["%g" % round(v, 1) for v in values], fontsize=8, padding=2)
         if target is not None:
-            ax.axvline(target, color="#c44e52", linestyle="--", linewidth=1)
-            ax.text(target, -0.6, " target %g" % target, color="#c44e52", fontsize=8, va="bottom")
+            ax.axvline(target, color="#c44e52", linestyle="--", linewidth=1, label="target <= %g" % target)
+            ax.legend(loc="lower right", fontsize=8)
         ax.set_xlim(0, max(values + ([target] if target else [])) * 1.2)
     fig.tight_layout()
     fig.savefig(path, dpi=100, metadata={"Software": None})
