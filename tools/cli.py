@@ -16,6 +16,7 @@ SUBCOMMANDS = [
     "deploy",
     "provision",
     "token",
+    "bench",
 ]
 
 
