@@ -158,23 +158,27 @@ def _micropython():
     return cand if os.path.exists(cand) else "micropython"
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=21)
-    ap.add_argument("--heapsize", default="256k")
-    args = ap.parse_args(argv)
+def measure(runs=21, heapsize="256k"):
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="bench-attest-") as d:
         _compile_mpy(d)
-        mp = _run([_micropython(), "-X", "heapsize=" + args.heapsize], args.runs, d)
-    cp = _run([sys.executable], args.runs)
+        mp = _run([_micropython(), "-X", "heapsize=" + heapsize], runs, d)
+    cp = _run([sys.executable], runs)
     for k in ("reading_single_bytes", "batch10_bytes_10s", "batch10_bytes_60s", "batch10_bytes_jumpy"):
         if mp[k] != cp[k]:
             raise SystemExit("sizes differ between runtimes: %s %r != %r" % (k, mp[k], cp[k]))
-    # the library measurement differs (.mpy vs .py files), its size does not
     if mp["token_sizes"] != cp["token_sizes"]:
         raise SystemExit("token sizes differ between runtimes: %r != %r" % (mp["token_sizes"], cp["token_sizes"]))
+    return mp, cp
+
+
+def render(mp, cp, runs, heapsize):
+    lines = []
+    print = lambda *a: lines.append(" ".join(str(x) for x in a))  # noqa: E731
+    class args:
+        pass
+    args.runs, args.heapsize = runs, heapsize
     s = cp["token_sizes"]
     print("Token size (bytes) by profile / software components / challenge size:")
     print("| profile | software components | 32-byte challenge | 48 | 64 |")
@@ -202,6 +206,29 @@ def main(argv=None):
                        ("batch10_bytes_60s", "batch of 10, sim room, every 60 s"),
                        ("batch10_bytes_jumpy", "batch of 10, jumps of degrees (worst case, fixed pseudo-random), every 60 s")):
         print("| %s | %d | %.1f |" % (label, cp[key], cp[key] / 10))
+    return "\n".join(lines)
+
+
+def section(quick=False):
+    from tools.bench import Section
+
+    runs = 5 if quick else 21
+    mp, cp = measure(runs)
+    chart = {"bytes_per_reading": [
+        ["SenML payload only, single reading", cp["reading_single_bytes"]],
+        ["SenML payload only, batch of 10 every 10 s", cp["batch10_bytes_10s"] / 10],
+        ["SenML payload only, batch of 10 every 60 s", cp["batch10_bytes_60s"] / 10],
+        ["SenML payload only, batch of 10 worst case", cp["batch10_bytes_jumpy"] / 10]]}
+    return Section(render(mp, cp, runs, "256k"), command="python -m tools.bench_attest --runs %d" % runs,
+                   data={"micropython": mp, "cpython": cp, "chart": chart})
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--heapsize", default="256k")
+    args = ap.parse_args(argv)
+    print(render(*measure(args.runs, args.heapsize), args.runs, args.heapsize))
     return 0
 
 

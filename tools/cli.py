@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "provision",
     "token",
     "tls_client",
+    "bench",
 ]
 
 

@@ -12,12 +12,27 @@ attestation record (instance id, lifecycle) into the attestation partition's ITS
 identity into NS ITS (device.identity). Secrets are printed only when generated, and only
 once. ``--registry`` adds (or replaces) the device in the gateway's registry file
 (format: docs/provisioning.md); ``--iak-file`` writes the IAK (hex) for
-`sensorkit token --verify`. The board path (over mpremote) comes with the deploy issue.
+`sensorkit token --verify`.
+
+The board path: ``--port PORT`` writes the same storage onto a MicroPython board through
+mpremote (into ``--its-root``, default ``/its``, the SPM's storage root on a board) and adds
+the device to the registry (``--registry``, default ``devices.json``). The store is built in a
+temporary folder first (or in ``--store`` when given) and the temporary copy is deleted
+afterwards. ``--board NAME [--mpy]`` measures the tree `sensorkit deploy` puts on that board
+(so the registry holds the measurements the board will report); ``--dry-run`` prints the
+exact mpremote command.
+
+    sensorkit provision --port /dev/ttyACM0 --board pico_w --mpy --identity pico-1 \
+                        --generate-psk --generate-iak --registry devices.json
 """
 
 import json
 import os
+import shlex
+import shutil
+import subprocess
 import sys
+import tempfile
 
 from device.partitions.attest import measure
 from device.partitions.attest import token as _tok
@@ -147,7 +162,12 @@ def add_to_registry(path, identity, entry):
 def add_parser(sub):
     p = sub.add_parser("provision", help="provision a simulated device's secure storage (PSK, IAK, identity)",
                        description=__doc__, formatter_class=_raw())
-    p.add_argument("--store", required=True, metavar="DIR", help="the simulated device's ITS storage root")
+    p.add_argument("--store", metavar="DIR", help="the simulated device's ITS storage root (required without --port)")
+    p.add_argument("--port", metavar="PORT", help="provision a MicroPython board on this serial port (mpremote)")
+    p.add_argument("--board", metavar="NAME", help="with --port: measure the tree `sensorkit deploy --board NAME` installs")
+    p.add_argument("--mpy", action="store_true", help="with --board: the board runs the .mpy-compiled library")
+    p.add_argument("--its-root", default="/its", metavar="PATH", help="with --port: ITS folder on the board (default /its)")
+    p.add_argument("--dry-run", action="store_true", help="with --port: print the mpremote command, write nothing to the board")
     p.add_argument("--identity", required=True, metavar="ID", help="TLS-PSK identity (printable ASCII)")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--psk", metavar="HEX", help="the TLS pre-shared key (16..64 bytes, hex)")
@@ -173,21 +193,59 @@ def _raw():
     return argparse.RawDescriptionHelpFormatter
 
 
+def board_measurements(board, mpy=False):
+    """Measurements of the tree `sensorkit deploy --board BOARD [--mpy]` installs."""
+    from tools import deploy
+
+    with tempfile.TemporaryDirectory(prefix="sensorkit-measure-") as d:
+        deploy.stage(board, d, mpy=mpy)
+        main = os.path.join(d, "code.py" if deploy.board_runtime(board) == "circuitpython" else "main.py")
+        return code_measurements(os.path.join(d, "lib"), main)
+
+
+def board_command(port, store, its_root="/its", mpremote="mpremote"):
+    """One chained mpremote command copying every file of `store` into `its_root` on the board."""
+    files = sorted(f for f in os.listdir(store) if os.path.isfile(os.path.join(store, f)))
+    mk = "import os\ntry: os.mkdir(%r)\nexcept OSError: pass" % its_root
+    cmd = [mpremote, "connect", port, "exec", mk]
+    for f in files:
+        cmd += ["+", "fs", "cp", "-f", os.path.join(store, f), ":%s/%s" % (its_root.rstrip("/"), f)]
+    return cmd
+
+
 def run(args):
+    if not args.store and not args.port:
+        print("sensorkit provision: give --store DIR (a simulated device) or --port PORT (a board)", file=sys.stderr)
+        return 2
+    if args.port and not args.registry:
+        args.registry = "devices.json"
+    store = args.store or tempfile.mkdtemp(prefix="sensorkit-provision-")
     try:
         lifecycle = parse_lifecycle(args.lifecycle)
         psk = os.urandom(32) if args.generate_psk else parse_key(args.psk, "--psk")
         iak = os.urandom(32) if args.generate_iak else parse_key(args.iak, "--iak")
-        meas = code_measurements(args.code_root, args.app_main)
-        iid = provision(args.store, args.identity, psk, iak, lifecycle, force=args.force)
-        if args.registry:
+        if args.board:
+            meas = board_measurements(args.board, args.mpy)
+        else:
+            meas = code_measurements(args.code_root, args.app_main)
+        iid = provision(store, args.identity, psk, iak, lifecycle, force=args.force)
+        if args.port:
+            cmd = board_command(args.port, store, args.its_root)
+            if args.dry_run:
+                print(shlex.join(cmd))
+            elif subprocess.run(cmd).returncode != 0:
+                raise ProvisionError("mpremote could not write the secure storage to %s" % args.port)
+        if args.registry and not args.dry_run:
             add_to_registry(args.registry, args.identity, registry_entry(args.identity, psk, iak, iid, meas))
         if args.iak_file:
             _write_private(args.iak_file, iak.hex() + "\n")
     except (ProvisionError, OSError, ValueError) as e:
         print("sensorkit provision: %s" % e, file=sys.stderr)
         return 1
-    print("provisioned %s in %s" % (args.identity, args.store))
+    finally:
+        if not args.store and not args.dry_run:
+            shutil.rmtree(store, ignore_errors=True)  # the host copy of the board's secrets
+    print("provisioned %s in %s" % (args.identity, ("%s:%s" % (args.port, args.its_root)) if args.port else store))
     print("  instance id  %s" % iid.hex())
     print("  lifecycle    0x%04x %s" % (lifecycle, _tok.LIFECYCLE_NAMES.get(lifecycle & 0xFF00, "")))
     for k in sorted(meas):
@@ -196,6 +254,6 @@ def run(args):
         print("  PSK (generated, shown once)  %s" % psk.hex())
     if args.generate_iak:
         print("  IAK (generated, shown once)  %s" % iak.hex())
-    if args.registry:
+    if args.registry and not args.dry_run:
         print("  added to registry %s" % args.registry)
     return 0
