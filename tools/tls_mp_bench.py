@@ -5,6 +5,7 @@
     micropython tls_mp_bench.py wire    HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS
     micropython tls_mp_bench.py mem     HOST PORT IDENTITY PSK_HEX SUITE
     micropython tls_mp_bench.py cost    HOST PORT IDENTITY PSK_HEX SUITE
+    micropython tls_mp_bench.py imports STEP
 
 compare: engine and native handshakes interleaved (one of each per round), then one connection
 each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
@@ -103,7 +104,25 @@ def cost():
     keys.destroy(psk)
 
 
+def imports(step):
+    """Load the code in layers (for heap floors): 0 SPM, 1 + crypto wrappers and partition,
+    2 + the TLS engine, 3 + boot the secure world."""
+    import device.psa.spm  # noqa: F401
+
+    if step >= 1:
+        import device.partitions.crypto  # noqa: F401
+        import device.psa.crypto  # noqa: F401
+    if step >= 2:
+        import device.tls.connection  # noqa: F401
+        import device.tls.stream  # noqa: F401
+    if step >= 3:
+        device.psa.crypto.psa_generate_random(4)
+    print("OK")
+
+
 def main(argv):
+    if argv[1] == "imports":
+        return imports(int(argv[2]))
     mode, host, port, identity, psk_hex, suite = argv[1:7]
     addr = socket.getaddrinfo(host, int(port))[0][-1]
     identity = identity.encode()
