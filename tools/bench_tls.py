@@ -291,7 +291,7 @@ def render(r):
         % (native_us, c["seal_ccm"], c["seal_gcm"], c["psa_call"], native_us / 0.3,
            max(0, c["seal_ccm"] - c["aead_ccm"])),
         "Handshake: about 31 psa_calls (PSK import, PSK-to-MS, key block, two verify_data PRFs, AEAD of both"
-        " Finished messages, key destroys); over nine runs of this command on this shared machine the GCM"
+        " Finished messages, key destroys); in repeated runs of this command on this shared machine the GCM"
         " ratio was 2.2x-3.9x (up to 7x under heavy load): the 3x target is not reliably met.",
         "Heap floor (code from .mpy, 1 KB steps): SPM alone %s; + crypto wrappers and partition %s;"
         " + TLS engine code %s; + secure world booted (ITS, key store, partition state) %s -- the engine's"
