@@ -86,6 +86,7 @@ def main(argv):
                 _print_exc(e)
             else:
                 passed += 1
+        mod = fn = None  # else the finished module (and all it imported) stays alive while the next one loads
         _unload(loaded)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

@@ -1,7 +1,8 @@
 """Benchmark device.cbor on this runtime: per-call time (median) and heap bytes per call.
 
-    python tools/bench_cbor.py                                  # CPython
-    micropython -X heapsize=256k tools/bench_cbor.py            # MicroPython (unix port)
+    python tools/bench_cbor.py [--quick]                        # CPython
+    micropython -X heapsize=256k tools/bench_cbor.py [--quick]  # MicroPython (unix port)
+    sensorkit bench cbor                                        # both, side by side (section())
 
 Runs unchanged on both, so the figures in docs/benchmarks.md come from the same code.
 """
@@ -55,7 +56,8 @@ def _alloc(fn, arg):
     return after - before
 
 
-def main():
+def measure():
+    """(runtime, version, [(case, us per call, heap bytes per call or None)]) on this runtime."""
     buf = bytearray(512)
     record = senml_record(0)
     pack = [senml_record(i) for i in range(10)]
@@ -76,12 +78,74 @@ def main():
     except ImportError:
         pass
     version = "%d.%d.%d" % tuple(sys.implementation.version[:3])
-    print("runtime: %s %s; median of %d rounds x %d calls" % (RUNTIME, version, ROUNDS, CALLS))
+    rows = [(name, us, _alloc(fn, arg)) for (name, fn, arg), us in zip(cases, _time_all(cases))]
+    return RUNTIME, version, rows
+
+
+def main():
+    global ROUNDS
+    if "--quick" in sys.argv:
+        ROUNDS = 7
+    runtime, version, rows = measure()
+    if "--data" in sys.argv:  # for section(): one machine-readable line
+        import json
+
+        print("DATA " + json.dumps({"runtime": runtime, "version": version, "rounds": ROUNDS, "calls": CALLS,
+                                    "rows": rows}))
+        return
+    print("runtime: %s %s; median of %d rounds x %d calls" % (runtime, version, ROUNDS, CALLS))
     print("| case | us per call | heap bytes per call |")
     print("|---|---|---|")
-    for (name, fn, arg), us in zip(cases, _time_all(cases)):
-        alloc = _alloc(fn, arg)
+    for name, us, alloc in rows:
         print("| %s | %.1f | %s |" % (name, us, "n/a" if alloc is None else alloc))
+
+
+ABOUT = """A SenML-like record (`{-2: "urn:dev:ow:10e2073a0108006", 0: "temp", 1: "Cel", 2: 2350, 6: 17}`) and a pack
+of ten; median microseconds per call over %d rounds of %d calls, the cases interleaved round by round; heap bytes
+per call from `gc.mem_alloc()` (MicroPython only: exact and repeatable). The same script runs on both runtimes:
+`python tools/bench_cbor.py` and `micropython -X heapsize=256k tools/bench_cbor.py`; on CPython, cbor2's C
+extension side by side."""
+
+
+def section(quick=False):
+    """`sensorkit bench cbor` (CPython only): runs this script on CPython and on MicroPython; quick = 7 rounds."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    from tools.bench import Section
+
+    script = os.path.abspath(__file__)
+    mp = os.path.join(os.path.dirname(sys.executable), "micropython")
+    mp = mp if os.path.exists(mp) else shutil.which("micropython")
+    if not mp:
+        raise SystemExit("bench cbor: micropython not found (pip install -e '.[test]')")
+    flags = ["--data"] + (["--quick"] if quick else [])
+    runs = {}
+    for label, cmd in (("CPython", [sys.executable]), ("MicroPython", [mp, "-X", "heapsize=256k"])):
+        r = subprocess.run(cmd + [script] + flags, capture_output=True, text=True, timeout=600)
+        line = [l for l in r.stdout.splitlines() if l.startswith("DATA ")]
+        if r.returncode != 0 or not line:
+            raise SystemExit("bench cbor failed on %s:\n%s%s" % (label, r.stdout, r.stderr))
+        runs[label] = json.loads(line[0][5:])
+    first = runs["CPython"]
+    lines = [ABOUT % (first["rounds"], first["calls"])]
+    for label in ("CPython", "MicroPython"):
+        d = runs[label]
+        lines += ["", "%s %s:" % (label, d["version"]), "", "| case | us per call | heap bytes per call |",
+                  "|---|---|---|"]
+        lines += ["| %s | %.1f | %s |" % (n, us, "n/a" if a is None else a) for n, us, a in d["rows"]]
+    us = dict((n, u) for n, u, _ in first["rows"])
+    ratios = [("dumps / cbor2.dumps(canonical=True), 1 record", "dumps, 1 record", "cbor2.dumps(canonical=True), 1 record"),
+              ("loads / cbor2.loads, 1 record", "loads, 1 record", "cbor2.loads, 1 record")]
+    ratios = [(what, us[a] / us[b]) for what, a, b in ratios if a in us and us.get(b)]
+    if ratios:
+        lines += ["", "Ratios of CPython medians from this run (this pure-Python codec vs cbor2's C extension):", ""]
+        lines += ["- %s: %.1fx" % (what, r) for what, r in ratios]
+    command = "python tools/bench_cbor.py%s; micropython -X heapsize=256k tools/bench_cbor.py%s" % (
+        (" --quick",) * 2 if quick else ("", ""))
+    return Section("\n".join(lines), command=command, data=runs)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,62 @@ def run(runtime, runs, iters, heapsize):
     return results
 
 
+def measure(runs=31, iters=20, heapsize="256k", cpython=False):
+    """{"runs", "iters", "heapsize", "rows": [[runtime, op, backend, median_us, min_us]]}."""
+    rows = []
+    for rt in ["micropython"] + (["cpython"] if cpython else []):
+        for name, median, best in run(rt, runs, iters, heapsize):
+            op, backend = name.split("/")
+            rows.append([rt, op, backend, median, best])
+    return {"runs": runs, "iters": iters, "heapsize": heapsize, "rows": rows}
+
+
+ABOUT = """Sealing one 64-byte TLS record with AES-128 (12-byte nonce, 13-byte additional data = the TLS record
+header), µs per seal, median and minimum of %d runs of %d seals, in-process on the MicroPython unix port of the
+test lane (`-X heapsize=%s`)%s. Rows: the primitive on each AES backend the runtime has (MicroPython: `cryptolib`
+and pure Python), then the whole path a TLS engine uses: `psa_aead_encrypt` through the crypto partition
+(psa_call, key store, default backend); also the GCM key setup and a TLS 1.2 master-secret derivation. GCM's
+GHASH runs in Python whatever the AES backend (Shoup's 4-bit tables), while with `cryptolib` a CCM record is a
+handful of C calls (one CBC call for the CBC-MAC, one ECB call for the counter blocks). The minimum column shows
+what a quiet run achieves. No board figures (unmeasured)."""
+
+RATIOS = (  # (what, numerator row, denominator row), rows as (runtime, op, backend); medians
+    ("GCM / CCM seal, MicroPython cryptolib", ("micropython", "gcm", "cryptolib"), ("micropython", "ccm16", "cryptolib")),
+    ("pure-Python / cryptolib CCM seal, MicroPython", ("micropython", "ccm16", "pure"),
+     ("micropython", "ccm16", "cryptolib")),
+    ("psa_aead_encrypt CCM through the partition / CCM primitive, MicroPython cryptolib",
+     ("micropython", "psa_ccm16", "cryptolib"), ("micropython", "ccm16", "cryptolib")),
+    ("CPython / MicroPython, pure-Python CCM seal", ("cpython", "ccm16", "pure"), ("micropython", "ccm16", "pure")),
+)
+
+
+def markdown(d):
+    has_cpython = any(r[0] == "cpython" for r in d["rows"])
+    lines = [ABOUT % (d["runs"], d["iters"], d["heapsize"],
+                      " and, for comparison, CPython (which has only the pure-Python backend)" if has_cpython else ""),
+             "", "| runtime | operation | AES backend | median µs | min µs |", "|---|---|---|---|---|"]
+    titles = dict(ROWS)
+    for rt, op, backend, median, best in d["rows"]:
+        lines.append("| %s | %s | %s | %.0f | %.0f |" % ({"micropython": "MicroPython", "cpython": "CPython"}[rt],
+                                                         titles.get(op, op), backend, median, best))
+    medians = dict(((rt, op, backend), median) for rt, op, backend, median, _ in d["rows"])
+    ratios = [(what, medians[a] / medians[b]) for what, a, b in RATIOS if a in medians and medians.get(b)]
+    if ratios:
+        lines += ["", "Ratios of medians from this run:", ""]
+        lines += ["- %s: %.1fx" % (what, r) for what, r in ratios]
+    return "\n".join(lines)
+
+
+def section(quick=False):
+    """`sensorkit bench crypto`: both runtimes; quick = 11 runs of 5 seals instead of 51 of 20."""
+    from tools.bench import Section
+
+    runs, iters = (11, 5) if quick else (51, 20)
+    d = measure(runs, iters, cpython=True)
+    return Section(markdown(d), data=d,
+                   command="python -m tools.bench_crypto --runs %d --iters %d --cpython" % (runs, iters))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m tools.bench_crypto", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=31)
@@ -115,15 +171,7 @@ def main(argv=None):
     p.add_argument("--heapsize", default="256k")
     p.add_argument("--cpython", action="store_true", help="also run on this CPython (pure backend only)")
     a = p.parse_args(argv)
-    runtimes = ["micropython"] + (["cpython"] if a.cpython else [])
-    print("64-byte record seal (12-byte nonce, 13-byte AAD): median (min) us, %d runs x %d" % (a.runs, a.iters))
-    print("| runtime | operation | backend | median µs | min µs |")
-    print("|---|---|---|---|---|")
-    titles = dict(ROWS)
-    for rt in runtimes:
-        for name, median, best in run(rt, a.runs, a.iters, a.heapsize):
-            op, backend = name.split("/")
-            print("| %s | %s | %s | %.0f | %.0f |" % (rt, titles.get(op, op), backend, median, best))
+    print(markdown(measure(a.runs, a.iters, a.heapsize, a.cpython)))
     return 0
 
 

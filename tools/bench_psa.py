@@ -93,20 +93,52 @@ def run(runtime, runs, calls, heapsize):
     return results
 
 
+SHAPES = (
+    ("null", "null call (stateless handle, no vectors)"),
+    ("echo16", "16-byte echo (1 in-vector, 1 out-vector: psa_read + psa_write)"),
+    ("its_get16", "`psa_its_get` of a 16-byte asset (wrapper + ITS file read + SHA-256 check)"),
+)
+
+
+def measure(runs=51, calls=1000, heapsize="256k"):
+    """{"runs", "calls", "heapsize", "micropython": {shape: [median, min]}, "cpython": {...}} in µs per call."""
+    return {"runs": runs, "calls": calls, "heapsize": heapsize,
+            "micropython": {k: list(v) for k, v in run("micropython", runs, calls, heapsize).items()},
+            "cpython": {k: list(v) for k, v in run("cpython", runs, calls, heapsize).items()}}
+
+
+def markdown(d):
+    lines = [
+        "psa_call round-trip overhead through the in-process SPM (`device.psa` -> `device.psa.spm` -> a service "
+        "function -> back), µs per call, median of %d runs of %d calls (ITS: %d), on the MicroPython unix port of "
+        "the test lane (`-X heapsize=%s`) and, for comparison, CPython. The minimum column shows what a quiet run "
+        "achieves. No board figures (unmeasured)." % (d["runs"], d["calls"], d["calls"] // 10, d["heapsize"]),
+        "",
+        "| shape | MicroPython median | MicroPython min | CPython median | CPython min | MicroPython / CPython (medians) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, title in SHAPES:
+        mp, cp = d["micropython"][key], d["cpython"][key]
+        lines.append("| %s | %.1f | %.1f | %.1f | %.1f | %.1fx |" % (title, mp[0], mp[1], cp[0], cp[1], mp[0] / cp[0]))
+    return "\n".join(lines)
+
+
+def section(quick=False):
+    """`sensorkit bench psa`: quick = 11 runs of 200 calls instead of 51 of 1000."""
+    from tools.bench import Section
+
+    runs, calls = (11, 200) if quick else (51, 1000)
+    d = measure(runs, calls)
+    return Section(markdown(d), command="python -m tools.bench_psa --runs %d --calls %d" % (runs, calls), data=d)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m tools.bench_psa", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=51)
     p.add_argument("--calls", type=int, default=1000)
     p.add_argument("--heapsize", default="256k")
     a = p.parse_args(argv)
-    print("psa_call round trip, in-process SPM: median of %d runs of %d calls (its_get: %d), us per call"
-          % (a.runs, a.calls, a.calls // 10))
-    print("%-12s %22s %22s" % ("", "MicroPython", "CPython"))
-    print("%-12s %11s %10s %11s %10s" % ("shape", "median", "min", "median", "min"))
-    mp = run("micropython", a.runs, a.calls, a.heapsize)
-    cp = run("cpython", a.runs, a.calls, a.heapsize)
-    for name in ("null", "echo16", "its_get16"):
-        print("%-12s %11.1f %10.1f %11.1f %10.1f" % ((name,) + mp[name] + cp[name]))
+    print(markdown(measure(a.runs, a.calls, a.heapsize)))
     return 0
 
 

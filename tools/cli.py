@@ -14,7 +14,10 @@ import sys
 SUBCOMMANDS = [
     "demo",
     "deploy",
+    "provision",
+    "token",
     "tls_client",
+    "bench",
 ]
 
 
