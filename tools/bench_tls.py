@@ -315,8 +315,8 @@ def render(r):
         % (native_us, c["seal_ccm"], c["seal_gcm"], c["psa_call"], native_us / 0.3,
            max(0, c["seal_ccm"] - c["aead_ccm"])),
         "Handshake: about 31 psa_calls (PSK import, PSK-to-MS, key block, two verify_data PRFs, AEAD of both"
-        " Finished messages, key destroys); in repeated runs of this command on this shared machine the GCM"
-        " ratio was 2.2x-3.9x (up to 7x under heavy load): the 3x target is not reliably met.",
+        " Finished messages, key destroys); across 13 runs of this benchmark on this shared machine while it"
+        " was written, the GCM ratio ranged 2.2x-7.3x (median 3.4x): the 3x target is not met.",
         "Heap floor (code from .mpy, 1 KB steps): SPM alone %s; + crypto wrappers and partition %s;"
         " + TLS engine code %s; + default secure world booted (all installed partitions: code and state) %s -- the engine's"
         " code costs about %s of floor, the rest is the in-process secure world, which on a TF-M board would"
