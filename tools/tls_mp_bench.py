@@ -1,15 +1,17 @@
 """MicroPython side of `python -m tools.bench_tls` (run by it on the `micropython` command).
 
     micropython tls_mp_bench.py compare HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES N_RECORDS
-    micropython tls_mp_bench.py floor   HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS
+    micropython tls_mp_bench.py floor   HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS [tls-only]
     micropython tls_mp_bench.py wire    HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS
     micropython tls_mp_bench.py mem     HOST PORT IDENTITY PSK_HEX SUITE
     micropython tls_mp_bench.py cost    HOST PORT IDENTITY PSK_HEX SUITE
+    micropython tls_mp_bench.py imports STEP
 
 compare: engine and native handshakes interleaved (one of each per round), then one connection
 each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
 -rev`) and reading all replies; prints "HS engine <us>", "HS native <us>", "TP engine <us>",
-"TP native <us>". floor: one handshake + N_RECORDS echoed records, prints "OK". wire: the same
+"TP native <us>". floor: one handshake + N_RECORDS echoed records, prints "OK" (tls-only: the secure world
+runs only the ITS and crypto partitions instead of the default set). wire: the same
 with N_RECORDS records (0 = handshake and close only), prints "OK". mem: heap used by the
 secure world, the TLS engine's code and one open connection ("MEM world|code|connection <bytes>").
 cost: microseconds per psa_call, per partition AEAD of 64 bytes and per engine seal ("COST ...").
@@ -103,7 +105,25 @@ def cost():
     keys.destroy(psk)
 
 
+def imports(step):
+    """Load the code in layers (for heap floors): 0 SPM, 1 + crypto wrappers and partition,
+    2 + the TLS engine, 3 + boot the secure world."""
+    import device.psa.spm  # noqa: F401
+
+    if step >= 1:
+        import device.partitions.crypto  # noqa: F401
+        import device.psa.crypto  # noqa: F401
+    if step >= 2:
+        import device.tls.connection  # noqa: F401
+        import device.tls.stream  # noqa: F401
+    if step >= 3:
+        device.psa.crypto.psa_generate_random(4)
+    print("OK")
+
+
 def main(argv):
+    if argv[1] == "imports":
+        return imports(int(argv[2]))
     mode, host, port, identity, psk_hex, suite = argv[1:7]
     addr = socket.getaddrinfo(host, int(port))[0][-1]
     identity = identity.encode()
@@ -134,6 +154,10 @@ def main(argv):
             t.close()
     else:
         backend, n_rec = argv[7], int(argv[8])
+        if len(argv) > 9 and argv[9] == "tls-only":  # a secure world with just what TLS needs
+            from device.psa import spm
+
+            spm.configure(partitions=["its", "crypto"])
         t = connect(addr, identity, psk, suite, backend)
         if n_rec:
             records(t, n_rec)
