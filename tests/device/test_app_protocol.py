@@ -9,9 +9,12 @@ from device.app import protocol as P
 
 
 def _frame(enc, *args):
-    buf = bytearray(P.MAX_FRAME + P.HEADER)
+    buf = _BUF
     n = enc(buf, *args)
     return bytes(buf[:n])
+
+
+_BUF = bytearray(P.MAX_FRAME + P.HEADER)  # one frame buffer for the module, as the device keeps one
 
 
 def _raises(fn, exc=P.ProtocolError, code=None):
