@@ -93,7 +93,10 @@ def decode_token(token):
 
 
 def _mac_ok(phdr, uhdr, payload, tag, iak):
-    msg = Mac0Message.from_cose_obj([phdr, uhdr, payload, tag], True)
+    try:  # pycose parses the unprotected header here; a malformed one raises its own types
+        msg = Mac0Message.from_cose_obj([phdr, uhdr, payload, tag], True)
+    except Exception as e:
+        raise AttestationError("COSE_Mac0 headers are not valid COSE: %s" % e)
     msg.key = SymmetricKey(k=bytes(iak))
     try:
         return msg.verify_tag()

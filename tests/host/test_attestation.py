@@ -194,6 +194,15 @@ def test_any_mutation_fails_with_attestation_error(token, data):
         verify_token(bytes(tok), IAK, challenge=CHALLENGE)
 
 
+@pytest.mark.parametrize("uhdr", [{1: "x"}, {1: -999}, {4: [1]}, {2: 1}, {-1: {}}])
+def test_malformed_unprotected_header_fails_with_attestation_error(token, uhdr):
+    """pycose's own exceptions for a bad unprotected header surface as AttestationError."""
+    phdr, _u, payload, tag = cbor2.loads(token).value
+    bad = cbor2.dumps(cbor2.CBORTag(17, [phdr, uhdr, payload, tag]))
+    with pytest.raises(AttestationError, match="not valid COSE"):
+        verify_token(bad, IAK, challenge=CHALLENGE)
+
+
 def test_token_size_without_software_components_is_tf_m_s(store):
     from device.psa import attest, spm
 
