@@ -67,7 +67,10 @@ def psa_read(msg, invec_idx, num_bytes):
     if n <= 0:
         return b""
     msg._in_pos[invec_idx] = pos + n
-    return bytes(msg._in[invec_idx][pos : pos + n])
+    v = msg._in[invec_idx]
+    if n == len(v):  # the whole vector: the SPM's own immutable copy serves, no second copy
+        return v
+    return v[pos : pos + n]
 
 
 def psa_skip(msg, invec_idx, num_bytes):
