@@ -3,7 +3,7 @@
 A service function `<service>_sfn(msg)` receives a Message and returns the status the
 caller's psa_call (or psa_connect) sees. It reaches the caller's vectors only through:
 
-    psa_read(msg, invec_idx, num_bytes) -> bytes   # a copy; advances that in-vector
+    psa_read(msg, invec_idx, num_bytes) -> bytes   # immutable, never the caller's buffer; advances
     psa_skip(msg, invec_idx, num_bytes) -> int     # bytes skipped
     psa_write(msg, outvec_idx, data)               # appends to that out-vector
     psa_set_rhandle(msg, rhandle)                  # connection-based: remembered per connection
