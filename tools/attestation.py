@@ -80,16 +80,20 @@ def _parts(token):
     return phdr, dict(uhdr), payload, tag
 
 
-def decode_token(token):
-    """(claims map as cbor2 decodes it, unprotected header) without checking the MAC."""
-    _phdr, uhdr, payload, _tag = _parts(token)
+def _claims(payload):
     try:
         claims = cbor2.loads(payload)
-    except Exception as e:
+    except Exception as e:  # cbor2 raises several types on malformed input
         raise AttestationError("payload is not CBOR: %s" % e)
     if not isinstance(claims, Mapping):
         raise AttestationError("payload must be a CBOR map of claims")
-    return dict(claims), uhdr
+    return dict(claims)
+
+
+def decode_token(token):
+    """(claims map as cbor2 decodes it, unprotected header) without checking the MAC."""
+    _phdr, uhdr, payload, _tag = _parts(token)
+    return _claims(payload), uhdr
 
 
 def _mac_ok(phdr, uhdr, payload, tag, iak):
@@ -177,16 +181,12 @@ def verify_token(token, iak, challenge=None, profile=None):
     """
     if not isinstance(iak, (bytes, bytearray)) or not iak:
         raise AttestationError("the IAK must be non-empty bytes")
+    if challenge is not None and not isinstance(challenge, (bytes, bytearray, memoryview)):
+        raise TypeError("challenge must be bytes (bytes(n) of an int would be n zero bytes)")
     phdr, uhdr, payload, tag = _parts(token)
     if not _mac_ok(phdr, uhdr, payload, tag, iak):
         raise AttestationError("MAC mismatch: the token was not made with this IAK, or was altered")
-    try:
-        claims = cbor2.loads(payload)
-    except Exception as e:
-        raise AttestationError("payload is not CBOR: %s" % e)
-    if not isinstance(claims, Mapping):
-        raise AttestationError("payload must be a CBOR map of claims")
-    claims = dict(claims)
+    claims = _claims(payload)
     prof = _profile_of(claims, profile)
     i = _tok.profile_index(prof)
     K = dict((name, keys[i]) for name, keys in _tok.CLAIM_KEYS.items())

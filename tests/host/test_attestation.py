@@ -109,6 +109,11 @@ def test_wrong_challenge_fails(token):
     _fails(token, "nonce does not match", challenge=bytes(32))
 
 
+def test_challenge_must_be_bytes(token):
+    with pytest.raises(TypeError):
+        verify_token(token, IAK, challenge=32)  # not 32 zero bytes
+
+
 def test_untagged_or_mistagged_token_fails(token):
     assert token[0] == 0xD1
     _fails(token[1:], "not tagged")
