@@ -230,6 +230,13 @@ def lifecycle_name(value):
     return base if value & 0xFF == 0 else "%s (0x%02x)" % (base, value & 0xFF)
 
 
+def _registry_hex(text, what):
+    try:
+        return bytes.fromhex(text)
+    except (TypeError, ValueError):
+        raise AttestationError("registry entry: %s is not a hex string: %r" % (what, text))
+
+
 def check_registry_entry(claims, entry):
     """Check verified claims against a device's registry entry (docs/provisioning.md).
 
@@ -238,18 +245,24 @@ def check_registry_entry(claims, entry):
     allowed measurement for its type, and every type listed must be reported).
     Raises AttestationError with the reason.
     """
+    if not isinstance(entry, Mapping):
+        raise AttestationError("registry entry must be a JSON object")
     iid = entry.get("instance_id")
-    if iid is not None and bytes.fromhex(iid) != claims["instance_id"]:
+    if iid is not None and _registry_hex(iid, "instance_id") != claims["instance_id"]:
         raise AttestationError("instance id differs from the registry's")
     allowed = entry.get("lifecycles", [_tok.LIFECYCLE_SECURED])
+    if not isinstance(allowed, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in allowed):
+        raise AttestationError("registry entry: lifecycles must be a list of ints: %r" % (allowed,))
     if claims["lifecycle"] not in allowed:
         raise AttestationError("lifecycle %s (0x%04x) not allowed (registry allows %s)" % (
             claims["lifecycle_name"], claims["lifecycle"], ", ".join("0x%04x" % x for x in allowed)))
     meas = entry.get("measurements")
+    if meas is not None and not (isinstance(meas, Mapping) and all(isinstance(v, list) for v in meas.values())):
+        raise AttestationError("registry entry: measurements must map a component type to a list of hex strings")
     if meas is not None:
         seen = set()
         for c in claims["sw_components"]:
-            ok = [bytes.fromhex(h) for h in meas.get(c["type"], [])]
+            ok = [_registry_hex(h, "measurement of %r" % c["type"]) for h in meas.get(c["type"], [])]
             if c["measurement"] not in ok:
                 raise AttestationError("software component %r measures %s: not an allowed measurement" % (
                     c["type"], c["measurement"].hex()))

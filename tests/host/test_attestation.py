@@ -180,6 +180,13 @@ def test_registry_checks(token):
         check_registry_entry(c, dict(entry, measurements=dict(entry["measurements"], app=["11" * 32])))
     with pytest.raises(AttestationError, match="instance id"):
         check_registry_entry(c, dict(entry, instance_id="01" + "00" * 32))
+    # a malformed registry entry is reported as such, never as a KeyError/TypeError/ValueError of its own
+    for bad in (dict(entry, instance_id="zz"), dict(entry, instance_id=5), dict(entry, lifecycles=0x3000),
+                dict(entry, lifecycles=["0x3000"]), dict(entry, measurements=["00" * 32]),
+                dict(entry, measurements={"sensorkit": "00" * 32}), dict(entry, measurements={"sensorkit": [7]}),
+                ["not", "a", "map"]):
+        with pytest.raises(AttestationError, match="registry entry"):
+            check_registry_entry(c, bad)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
