@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from device import cbor
 from device.cbor import CBORDecodeError, CBORSimple, CBORTag, CBORTruncatedError, undefined
+from tests.host.mutation import mutate
 
 # the recursive strategies' own reprs are large; hypothesis warns about that, harmlessly
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
@@ -258,19 +259,7 @@ def test_random_input_raises_only_decode_error(data):
 @given(VALUES, st.randoms(use_true_random=False), st.integers(1, 4))
 def test_mutated_input_raises_only_decode_error(x, rnd, n_mutations):
     assume(depth(x) <= cbor.MAX_DEPTH)
-    data = bytearray(cbor2.dumps(to_cbor2(x)))
-    for _ in range(n_mutations):
-        op = rnd.randrange(4)
-        pos = rnd.randrange(len(data) + 1)
-        if op == 0 and pos < len(data):
-            data[pos] ^= 1 << rnd.randrange(8)
-        elif op == 1:
-            data.insert(pos, rnd.randrange(256))
-        elif op == 2 and pos < len(data):
-            del data[pos]
-        else:
-            del data[pos:]
-    _loads_or_decode_error(bytes(data))
+    _loads_or_decode_error(mutate(rnd, cbor2.dumps(to_cbor2(x)), n_mutations))
 
 
 def test_huge_declared_lengths_rejected_before_allocating():
