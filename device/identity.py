@@ -33,6 +33,8 @@ def set_identity(identity):
 def get_identity():
     data = its.psa_its_get(IDENTITY_UID)
     try:
-        return check_identity(data.decode()) and data.decode()
+        ident = data.decode()  # MicroPython's decode is lax: check_identity is the real check
+        check_identity(ident)
+        return ident
     except (ValueError, UnicodeError):
         raise psa.PSAError(psa.PSA_ERROR_DATA_CORRUPT, "stored identity is not valid")

@@ -230,6 +230,14 @@ def _text(x, what):
     return x
 
 
+def _whole(x, scale, what):
+    """round(x * scale) as an int; SenMLError for inf and NaN (never OverflowError/ValueError)."""
+    try:
+        return int(round(x * scale))
+    except (OverflowError, ValueError):
+        raise SenMLError("%s is not a finite number: %r" % (what, x))
+
+
 def resolve(pack):
     """RFC 8428 §4.6 resolved records of a pack (bytes or already-decoded list).
 
@@ -310,8 +318,8 @@ def readings(pack):
             raise SenMLError("temperature at %r has no humidity record" % (t,))
         h = hums[key].pop(0)
         if not isinstance(t, int):
-            t = int(t)
-        result.append((t, int(round(v * 100)), int(round(h * 100))))
+            t = _whole(t, 1, "time")
+        result.append((t, _whole(v, 100, "temperature"), _whole(h, 100, "humidity")))
     for key in hums:
         if hums[key]:
             raise SenMLError("humidity records without temperature")

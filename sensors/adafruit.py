@@ -21,9 +21,12 @@ allocates on every read and does not check the status word's CRC; use
 from sensors.sht31 import SensorError
 
 
-def _newest(value):
+def _newest(value, address):
+    """The newest of Adafruit's readings (a number, or a list newest first in periodic mode)."""
     if isinstance(value, list):
-        return value[0]
+        value = value[0] if value else None
+    if value is None:  # an empty periodic fetch, or a cache Adafruit never filled
+        raise SensorError(address, "adafruit_sht31d returned no reading")
     return value
 
 
@@ -44,7 +47,7 @@ class AdafruitSHT31D:
                 t, rh = self.device.temperature, self.device.relative_humidity
         except (RuntimeError, OSError) as e:
             raise SensorError(self.address, "adafruit_sht31d: %s" % e)
-        return _newest(t), min(100.0, max(0.0, _newest(rh)))
+        return _newest(t, self.address), min(100.0, max(0.0, _newest(rh, self.address)))
 
     @property
     def serial_number(self):

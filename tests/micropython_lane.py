@@ -9,9 +9,10 @@ SENSORKIT_SKIP_MICROPYTHON=1 (documented in the README; CI never sets it).
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
+
+from tools.executables import find_executable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEVICE_TREES = ("device", "sensors")
@@ -28,10 +29,7 @@ def find_command(name):
     """Path of `name`: next to the running interpreter (the venv) first, then PATH."""
     if os.environ.get(OPT_OUT) == "1":
         pytest.skip("%s=1: MicroPython lane opted out by the user" % OPT_OUT)
-    cand = os.path.join(os.path.dirname(sys.executable), name)
-    if os.path.exists(cand):
-        return cand
-    found = shutil.which(name)
+    found = find_executable(name)
     if not found:
         pytest.fail("`%s` not found: %s" % (name, HINT), pytrace=False)
     return found

@@ -80,20 +80,27 @@ def _parts(token):
     return phdr, dict(uhdr), payload, tag
 
 
-def decode_token(token):
-    """(claims map as cbor2 decodes it, unprotected header) without checking the MAC."""
-    _phdr, uhdr, payload, _tag = _parts(token)
+def _claims(payload):
     try:
         claims = cbor2.loads(payload)
-    except Exception as e:
+    except Exception as e:  # cbor2 raises several types on malformed input
         raise AttestationError("payload is not CBOR: %s" % e)
     if not isinstance(claims, Mapping):
         raise AttestationError("payload must be a CBOR map of claims")
-    return dict(claims), uhdr
+    return dict(claims)
+
+
+def decode_token(token):
+    """(claims map as cbor2 decodes it, unprotected header) without checking the MAC."""
+    _phdr, uhdr, payload, _tag = _parts(token)
+    return _claims(payload), uhdr
 
 
 def _mac_ok(phdr, uhdr, payload, tag, iak):
-    msg = Mac0Message.from_cose_obj([phdr, uhdr, payload, tag], True)
+    try:  # pycose parses the unprotected header here; a malformed one raises its own types
+        msg = Mac0Message.from_cose_obj([phdr, uhdr, payload, tag], True)
+    except Exception as e:
+        raise AttestationError("COSE_Mac0 headers are not valid COSE: %s" % e)
     msg.key = SymmetricKey(k=bytes(iak))
     try:
         return msg.verify_tag()
@@ -174,16 +181,12 @@ def verify_token(token, iak, challenge=None, profile=None):
     """
     if not isinstance(iak, (bytes, bytearray)) or not iak:
         raise AttestationError("the IAK must be non-empty bytes")
+    if challenge is not None and not isinstance(challenge, (bytes, bytearray, memoryview)):
+        raise TypeError("challenge must be bytes (bytes(n) of an int would be n zero bytes)")
     phdr, uhdr, payload, tag = _parts(token)
     if not _mac_ok(phdr, uhdr, payload, tag, iak):
         raise AttestationError("MAC mismatch: the token was not made with this IAK, or was altered")
-    try:
-        claims = cbor2.loads(payload)
-    except Exception as e:
-        raise AttestationError("payload is not CBOR: %s" % e)
-    if not isinstance(claims, Mapping):
-        raise AttestationError("payload must be a CBOR map of claims")
-    claims = dict(claims)
+    claims = _claims(payload)
     prof = _profile_of(claims, profile)
     i = _tok.profile_index(prof)
     K = dict((name, keys[i]) for name, keys in _tok.CLAIM_KEYS.items())
@@ -227,6 +230,13 @@ def lifecycle_name(value):
     return base if value & 0xFF == 0 else "%s (0x%02x)" % (base, value & 0xFF)
 
 
+def _registry_hex(text, what):
+    try:
+        return bytes.fromhex(text)
+    except (TypeError, ValueError):
+        raise AttestationError("registry entry: %s is not a hex string: %r" % (what, text))
+
+
 def check_registry_entry(claims, entry):
     """Check verified claims against a device's registry entry (docs/provisioning.md).
 
@@ -235,18 +245,24 @@ def check_registry_entry(claims, entry):
     allowed measurement for its type, and every type listed must be reported).
     Raises AttestationError with the reason.
     """
+    if not isinstance(entry, Mapping):
+        raise AttestationError("registry entry must be a JSON object")
     iid = entry.get("instance_id")
-    if iid is not None and bytes.fromhex(iid) != claims["instance_id"]:
+    if iid is not None and _registry_hex(iid, "instance_id") != claims["instance_id"]:
         raise AttestationError("instance id differs from the registry's")
     allowed = entry.get("lifecycles", [_tok.LIFECYCLE_SECURED])
+    if not isinstance(allowed, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in allowed):
+        raise AttestationError("registry entry: lifecycles must be a list of ints: %r" % (allowed,))
     if claims["lifecycle"] not in allowed:
         raise AttestationError("lifecycle %s (0x%04x) not allowed (registry allows %s)" % (
             claims["lifecycle_name"], claims["lifecycle"], ", ".join("0x%04x" % x for x in allowed)))
     meas = entry.get("measurements")
+    if meas is not None and not (isinstance(meas, Mapping) and all(isinstance(v, list) for v in meas.values())):
+        raise AttestationError("registry entry: measurements must map a component type to a list of hex strings")
     if meas is not None:
         seen = set()
         for c in claims["sw_components"]:
-            ok = [bytes.fromhex(h) for h in meas.get(c["type"], [])]
+            ok = [_registry_hex(h, "measurement of %r" % c["type"]) for h in meas.get(c["type"], [])]
             if c["measurement"] not in ok:
                 raise AttestationError("software component %r measures %s: not an allowed measurement" % (
                     c["type"], c["measurement"].hex()))

@@ -38,10 +38,11 @@ import json
 import os
 import platform
 import shlex
-import shutil
 import subprocess
 import sys
 import time
+
+from tools.executables import find_executable
 
 Entry = collections.namedtuple("Entry", "key module title")
 
@@ -134,8 +135,7 @@ def run(keys, quick=False, progress=None):
 
 
 def _tool_version(name, args):
-    exe = os.path.join(os.path.dirname(sys.executable), name)
-    exe = exe if os.path.exists(exe) else shutil.which(name)
+    exe = find_executable(name)
     if not exe:
         return None
     r = subprocess.run([exe] + args, capture_output=True, text=True, timeout=60)

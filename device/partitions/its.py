@@ -92,7 +92,10 @@ def init(config):
                 os.rename(_root + "/" + fn, _root + "/" + final)  # the rename itself was interrupted
                 _names.add(final)
             else:
-                os.remove(_root + "/" + fn)
+                try:
+                    os.remove(_root + "/" + fn)
+                except OSError:  # not a file (a folder someone made): not ours, left alone
+                    pass
         elif _is_asset_name(fn):
             _names.add(fn)
 

@@ -267,13 +267,15 @@ def _info():
         if hasattr(s, "address"):
             info["address"] = s.address
         if hasattr(s, "read_status"):
-            word = s.read_status()
-            info["status"] = word
-            info["alert_pending"] = bool(word & 0x8000)
-            info["heater"] = bool(word & 0x2000)
-            info["rh_alert"] = bool(word & 0x0800)
-            info["t_alert"] = bool(word & 0x0400)
-            info["reset_detected"] = bool(word & 0x0010)
+            from sensors.sht31 import Status  # the driver's own decoding of the status word
+
+            st = Status(s.read_status())
+            info["status"] = st.raw
+            info["alert_pending"] = st.alert_pending
+            info["heater"] = st.heater
+            info["rh_alert"] = st.rh_alert
+            info["t_alert"] = st.t_alert
+            info["reset_detected"] = st.reset_detected
         return info
     except OSError as e:
         global last_failure

@@ -3,7 +3,7 @@
 A service function `<service>_sfn(msg)` receives a Message and returns the status the
 caller's psa_call (or psa_connect) sees. It reaches the caller's vectors only through:
 
-    psa_read(msg, invec_idx, num_bytes) -> bytes   # a copy; advances that in-vector
+    psa_read(msg, invec_idx, num_bytes) -> bytes   # immutable, never the caller's buffer; advances
     psa_skip(msg, invec_idx, num_bytes) -> int     # bytes skipped
     psa_write(msg, outvec_idx, data)               # appends to that out-vector
     psa_set_rhandle(msg, rhandle)                  # connection-based: remembered per connection
@@ -67,7 +67,10 @@ def psa_read(msg, invec_idx, num_bytes):
     if n <= 0:
         return b""
     msg._in_pos[invec_idx] = pos + n
-    return bytes(msg._in[invec_idx][pos : pos + n])
+    v = msg._in[invec_idx]
+    if n == len(v):  # the whole vector: the SPM's own immutable copy serves, no second copy
+        return v
+    return v[pos : pos + n]
 
 
 def psa_skip(msg, invec_idx, num_bytes):

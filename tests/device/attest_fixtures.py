@@ -1,9 +1,9 @@
 """Helpers for the attestation and telemetry tests (not a test module itself)."""
 
 import hashlib
-import os
 
 from device.psa import spm
+from tests.device import tmpdir as _tmpdir
 
 IAK = bytes(range(0x40, 0x60))  # 32 bytes
 CHALLENGE = bytes(range(32))
@@ -24,29 +24,13 @@ def boot(provisioned=True, iak=IAK, lifecycle=0x3000, kid=None, storage_root=Non
 
 
 def temp_root():
-    """A fresh empty folder (MicroPython has no tempfile: made by hand under /tmp).
-
-    The same as psa_fixtures.temp_root, kept here so these tests need not load psa_fixtures
-    (its test partitions cost heap the 256k MicroPython lane does not have to spare).
-    """
-    try:
-        import tempfile
-
-        return tempfile.mkdtemp(prefix="attest-test-")
-    except ImportError:
-        from device.compat import urandom
-
-        path = "/tmp/attest-test-" + "".join("%02x" % b for b in urandom(6))
-        os.mkdir(path)
-        return path
+    return _tmpdir.temp_root("attest-test-")
 
 
 def done(root):
-    """Remove a flat folder made by temp_root()."""
+    """Remove a folder made by temp_root(), quietly (called from `finally:` blocks)."""
     try:
-        for fn in os.listdir(root):
-            os.remove(root + "/" + fn)
-        os.rmdir(root)
+        _tmpdir.remove_tree(root)
     except OSError:
         pass
 

@@ -1,10 +1,9 @@
 """Small test partitions for the client-API and ITS tests (not a test module itself)."""
 
-import os
-
 from device import psa
 from device.psa import spm
 from device.psa.service import psa_read, psa_skip, psa_write, psa_set_rhandle
+from tests.device.tmpdir import remove_tree, temp_root  # noqa: F401 (used as fx.temp_root, fx.remove_tree)
 
 ECHO_SID = 0x1000
 CONN_SID = 0x1001
@@ -157,26 +156,6 @@ class ConnPartition:
     def test_secret_sfn(self, msg):
         psa_write(msg, 0, _i32(msg.client_id))
         return psa.PSA_SUCCESS
-
-
-def temp_root():
-    """A fresh empty folder (MicroPython has no tempfile: made by hand under /tmp)."""
-    try:
-        import tempfile
-
-        return tempfile.mkdtemp(prefix="psa-test-")
-    except ImportError:
-        from device.compat import urandom
-
-        path = "/tmp/psa-test-" + "".join("%02x" % b for b in urandom(6))
-        os.mkdir(path)
-        return path
-
-
-def remove_tree(path):
-    for fn in os.listdir(path):
-        os.remove(path + "/" + fn)
-    os.rmdir(path)
 
 
 def start(extra=(), **config):

@@ -224,6 +224,23 @@ def test_not_provisioned_is_service_failure_with_a_clear_message():
         af.done(root)
 
 
+def test_malformed_record_in_its_is_service_failure_not_a_fault():
+    from device.psa import its
+
+    root = af.boot()
+    try:
+        for bad in (b"\xff", cbor.dumps([]), cbor.dumps([1, 2, 3]), cbor.dumps("ab"), cbor.dumps(b"xyz"),
+                    cbor.dumps({1: 1}), cbor.dumps({1: True, 2: T.instance_id_from_iak(af.IAK)}),
+                    cbor.dumps({1: 0x3000, 2: b""})):
+            spm.get().run_as(attest_partition.MANIFEST["pid"], its.psa_its_set, attest_partition.ATTEST_RECORD_UID, bad)
+            af.boot(provisioned=False, storage_root=root)  # a reboot reads the record again
+            assert af.raises_status(A.psa_initial_attest_get_token, af.CHALLENGE) == psa.PSA_ERROR_SERVICE_FAILURE
+            assert "malformed" in attest_partition.last_failure, bad
+            assert spm.get().faults == [], bad
+    finally:
+        af.done(root)
+
+
 def test_bad_messages():
     root = af.boot()
     try:

@@ -233,6 +233,22 @@ def test_power_loss_between_remove_and_rename_is_recovered():
     fx.remove_tree(root)
 
 
+def test_restart_survives_leftovers_it_cannot_remove():
+    s, root = _start()
+    its.psa_its_set(7, b"kept")
+    junk = root + "/" + its_partition.asset_name(-1, 8) + ".tmp"
+    os.mkdir(junk)  # not a file: init() can neither parse nor remove it
+    with open(root + "/" + its_partition.asset_name(-1, 9) + ".tmp", "wb") as f:
+        f.write(b"ITS1 garbage")  # an interrupted write of a new asset: discarded
+    _start(root)
+    assert its.psa_its_get(7) == b"kept"
+    assert _status(its.psa_its_get, 8) == psa.PSA_ERROR_DOES_NOT_EXIST
+    assert _status(its.psa_its_get, 9) == psa.PSA_ERROR_DOES_NOT_EXIST
+    assert sorted(os.listdir(root)) == sorted([its_partition.asset_name(-1, 7), junk.split("/")[-1]])
+    os.rmdir(junk)
+    fx.remove_tree(root)
+
+
 def test_unsupported_fault_kind():
     try:
         its_partition.inject_fault("melt")

@@ -117,8 +117,13 @@ def test_bad_packs_raise_senml_error():
             raise AssertionError("accepted %r" % b)
         except senml.SenMLError:
             pass
+    inf = float("inf")
+    rh = {0: "RH", 1: "%RH", 2: 50.0}
     for b in (cbor.dumps([{-2: BASE, 0: "T", 1: "Cel", 2: 20}]),  # temperature without humidity
-              cbor.dumps([{-2: BASE, 0: "P", 1: "Pa", 2: 1}])):
+              cbor.dumps([{-2: BASE, 0: "P", 1: "Pa", 2: 1}]),
+              cbor.dumps([{-2: BASE, 0: "T", 1: "Cel", 2: inf}, rh]),  # well-formed SenML, no reading
+              cbor.dumps([{-2: BASE, 0: "T", 1: "Cel", 2: inf - inf}, {0: "RH", 1: "%RH", 2: inf - inf}]),
+              cbor.dumps([{-2: BASE, -3: inf, 0: "T", 1: "Cel", 2: 1.0}, rh])):
         try:
             senml.readings(b)
             raise AssertionError("accepted %r" % b)

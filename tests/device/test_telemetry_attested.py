@@ -1,9 +1,14 @@
 """Telemetry with the whole default partition set (both lanes): the SenML base name carries
 the instance id the attestation partition reports."""
 
-# the crypto partition's modules first, while the heap is in one piece (the .py lane compiles)
+# every partition's modules first, while the heap is in one piece (the .py lane compiles them);
+# senml too, which the telemetry partition imports on its first reading
+from device.psa import spm as _spm
 from device.partitions.crypto import service as _crypto_service  # noqa: F401
 from device.partitions.attest import measure as _measure  # noqa: F401
+from device import senml as _senml  # noqa: F401
+
+_spm.default_partitions()
 from sensors.sht31 import SHT31
 from sensors.sim import SimClock, SimI2C, SimulatedSHT31
 from device import cbor, psa

@@ -109,6 +109,11 @@ def test_wrong_challenge_fails(token):
     _fails(token, "nonce does not match", challenge=bytes(32))
 
 
+def test_challenge_must_be_bytes(token):
+    with pytest.raises(TypeError):
+        verify_token(token, IAK, challenge=32)  # not 32 zero bytes
+
+
 def test_untagged_or_mistagged_token_fails(token):
     assert token[0] == 0xD1
     _fails(token[1:], "not tagged")
@@ -175,6 +180,13 @@ def test_registry_checks(token):
         check_registry_entry(c, dict(entry, measurements=dict(entry["measurements"], app=["11" * 32])))
     with pytest.raises(AttestationError, match="instance id"):
         check_registry_entry(c, dict(entry, instance_id="01" + "00" * 32))
+    # a malformed registry entry is reported as such, never as a KeyError/TypeError/ValueError of its own
+    for bad in (dict(entry, instance_id="zz"), dict(entry, instance_id=5), dict(entry, lifecycles=0x3000),
+                dict(entry, lifecycles=["0x3000"]), dict(entry, measurements=["00" * 32]),
+                dict(entry, measurements={"sensorkit": "00" * 32}), dict(entry, measurements={"sensorkit": [7]}),
+                ["not", "a", "map"]):
+        with pytest.raises(AttestationError, match="registry entry"):
+            check_registry_entry(c, bad)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -192,6 +204,15 @@ def test_any_mutation_fails_with_attestation_error(token, data):
         tok.insert(i, data.draw(st.integers(0, 255)))
     with pytest.raises(AttestationError):
         verify_token(bytes(tok), IAK, challenge=CHALLENGE)
+
+
+@pytest.mark.parametrize("uhdr", [{1: "x"}, {1: -999}, {4: [1]}, {2: 1}, {-1: {}}])
+def test_malformed_unprotected_header_fails_with_attestation_error(token, uhdr):
+    """pycose's own exceptions for a bad unprotected header surface as AttestationError."""
+    phdr, _u, payload, tag = cbor2.loads(token).value
+    bad = cbor2.dumps(cbor2.CBORTag(17, [phdr, uhdr, payload, tag]))
+    with pytest.raises(AttestationError, match="not valid COSE"):
+        verify_token(bad, IAK, challenge=CHALLENGE)
 
 
 def test_token_size_without_software_components_is_tf_m_s(store):

@@ -20,6 +20,7 @@ from device.psa import crypto as C
 from device.psa import spm
 from device.partitions.crypto import aes, ccm, gcm, tls12
 from device.partitions.crypto.hmac_sha256 import HMAC, hmac_sha256
+from tests.host.prf_oracle import p_sha256
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 keys = st.sampled_from((16, 32)).flatmap(lambda n: st.binary(min_size=n, max_size=n))
@@ -103,6 +104,16 @@ def test_ccm_matches_cryptography(new_cipher, key, nonce, aad, pt, tag):
         ccm.decrypt(c, nonce, aad, bytes(bad), tag)
 
 
+@pytest.mark.parametrize("aad_len", [0xFEFF, 0xFF00])  # the last 2-byte and the first 6-byte AAD length encoding
+def test_ccm_long_aad_matches_cryptography(aad_len):
+    key, nonce = bytes(range(16)), bytes(range(12))
+    aad = bytes(i & 0xFF for i in range(aad_len))
+    c = aes.new(key, "pure")
+    want = AESCCM(key).encrypt(nonce, b"record", aad)
+    assert ccm.encrypt(c, nonce, aad, b"record") == want
+    assert ccm.decrypt(c, nonce, aad, want) == b"record"
+
+
 @SETTINGS
 @given(key=keys, nonce=st.one_of(st.just(12), st.integers(8, 64)).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
        aad=data, pt=data, tag=st.sampled_from((4, 8, 12, 13, 14, 15, 16)))
@@ -129,18 +140,10 @@ def test_hmac_matches_stdlib(key, msg, split):
     assert h.digest() == want
 
 
-def _p_sha256(secret, seed, n):
-    out, a = b"", seed
-    while len(out) < n:
-        a = hmac.new(secret, a, hashlib.sha256).digest()
-        out += hmac.new(secret, a + seed, hashlib.sha256).digest()
-    return out[:n]
-
-
 @SETTINGS
 @given(secret=st.binary(max_size=100), label=st.binary(max_size=30), seed=data, n=st.integers(0, 200))
 def test_tls12_prf_matches_direct_computation(secret, label, seed, n):
-    assert tls12.prf_sha256(secret, label, seed, n) == _p_sha256(secret, label + seed, n)
+    assert tls12.prf_sha256(secret, label, seed, n) == p_sha256(secret, label + seed, n)
 
 
 # --- the same through the partition ----------------------------------------------------------------
@@ -218,11 +221,11 @@ def test_partition_prf_and_psk_to_ms_match_direct_computation(secure_world, psk,
     ms = C.psa_key_derivation_output_bytes(op, 48)
     C.psa_key_derivation_abort(op)
     pms = len(psk).to_bytes(2, "big") + bytes(len(psk)) + len(psk).to_bytes(2, "big") + psk
-    assert ms == _p_sha256(pms, label + seed, 48)
+    assert ms == p_sha256(pms, label + seed, 48)
     op = C.psa_key_derivation_setup(C.PSA_ALG_TLS12_PRF(C.PSA_ALG_SHA_256))
     C.psa_key_derivation_input_bytes(op, C.PSA_KEY_DERIVATION_INPUT_SEED, seed)
     C.psa_key_derivation_input_bytes(op, C.PSA_KEY_DERIVATION_INPUT_SECRET, ms)
     C.psa_key_derivation_input_bytes(op, C.PSA_KEY_DERIVATION_INPUT_LABEL, label)
     got = C.psa_key_derivation_output_bytes(op, n // 2) + C.psa_key_derivation_output_bytes(op, n - n // 2)
     C.psa_key_derivation_abort(op)
-    assert got == _p_sha256(ms, label + seed, n)
+    assert got == p_sha256(ms, label + seed, n)

@@ -17,6 +17,7 @@ from device import psa
 from device.psa import crypto as C
 from psa_shim import SecureWorld
 from tests.device import crypto_fixtures as cf
+from tests.host.prf_oracle import p_sha256
 
 PARTS = ["its", "crypto", "tests.device.crypto_fixtures:AttestStandIn"]
 PSK_TO_MS = C.PSA_ALG_TLS12_PSK_TO_MS(C.PSA_ALG_SHA_256)
@@ -46,19 +47,11 @@ class Secret:
         return _unmask(self.masked, self.mask, self.n)
 
 
-def _p_sha256(secret, seed, n):
-    out, a = b"", seed
-    while len(out) < n:
-        a = hmac.new(secret, a, hashlib.sha256).digest()
-        out += hmac.new(secret, a + seed, hashlib.sha256).digest()
-    return out[:n]
-
-
 def _expected(psk_secret, iak_secret, seed, label, data):
     """RFC 4279 / RFC 5246 master secret and the HMAC over data, computed from transient key copies."""
     psk = psk_secret.bytes()
     n = len(psk).to_bytes(2, "big")
-    ms = _p_sha256(n + bytes(len(psk)) + n + psk, label + seed, 48)
+    ms = p_sha256(n + bytes(len(psk)) + n + psk, label + seed, 48)
     mac = hmac.new(iak_secret.bytes(), data, hashlib.sha256).digest()
     return ms, mac
 

@@ -150,3 +150,16 @@ def test_adapter_serves_as_sensor():
     clock.advance_us(300000)
     t2, rh2 = sensor.measure()
     assert same(t2, t)
+
+
+def test_adapter_turns_an_empty_adafruit_reading_into_sensor_error():
+    class Empty:  # what adafruit_sht31d hands back from an empty periodic fetch or an unfilled cache
+        def __init__(self, value):
+            self.value = value
+
+        def _read(self):
+            return self.value, self.value
+
+    for value in ([], None):
+        with pytest.raises(SensorError, match="no reading"):
+            AdafruitSHT31D(Empty(value)).measure()

@@ -111,3 +111,34 @@ def test_random_bytes_raise_only_senml_error(data):
         senml.readings(data)
     except senml.SenMLError:
         pass
+
+
+_FLOAT_LEN = {0xF9: 3, 0xFA: 5, 0xFB: 9}
+
+
+@settings(max_examples=150, deadline=None)
+@given(rs=st.lists(st.tuples(st.integers(0, 86400), st.integers(-4500, 13000), st.integers(0, 10000)), min_size=1, max_size=8),
+       rnd=st.randoms(use_true_random=False), n=st.integers(1, 4))
+def test_mutated_packs_raise_only_senml_error(rs, rnd, n):
+    """Flip, insert, overwrite (with half-float inf/NaN) or cut bytes of a real batch: readings() answers
+    with ints or raises SenMLError."""
+    data = bytearray(senml.encode_batch("AQID:", rs))
+    for _ in range(n):
+        op, pos = rnd.randrange(4), rnd.randrange(len(data) + 1)
+        if op == 0 and pos < len(data):
+            data[pos] ^= 1 << rnd.randrange(8)
+        elif op == 1:
+            data[pos:pos] = rnd.choice((b"\xf9\x7c\x00", b"\xf9\x7e\x00", bytes((rnd.randrange(256),))))  # inf, NaN
+        elif op == 2:  # a float item (half, single or double) becomes +inf, -inf or NaN
+            floats = [i for i, b in enumerate(data) if b in _FLOAT_LEN]
+            if floats:
+                i = rnd.choice(floats)
+                data[i:i + _FLOAT_LEN[data[i]]] = rnd.choice((b"\xf9\x7c\x00", b"\xf9\xfc\x00", b"\xf9\x7e\x00"))
+        else:
+            del data[pos:]
+    try:
+        base, got = senml.readings(bytes(data))
+    except senml.SenMLError:
+        return
+    assert isinstance(base, str)
+    assert all(isinstance(x, int) for r in got for x in r)

@@ -190,15 +190,17 @@ def _load_record():
         return None
     try:
         rec = cbor.loads(raw)
+    except ValueError:  # CBORDecodeError
+        rec = None
+    ok = isinstance(rec, dict) and _R_LIFECYCLE in rec and _R_INSTANCE_ID in rec
+    if ok:
         lifecycle = rec[_R_LIFECYCLE]
         iid = rec[_R_INSTANCE_ID]
         impl = rec.get(_R_IMPLEMENTATION_ID, DEFAULT_IMPLEMENTATION_ID)
         kid = rec.get(_R_KID)
-        ok = (isinstance(lifecycle, int) and 0 <= lifecycle <= 0xFFFF and isinstance(iid, bytes)
-              and len(iid) == _tok.INSTANCE_ID_SIZE and iid[0] == _tok.UEID_TYPE_RAND
+        ok = (isinstance(lifecycle, int) and not isinstance(lifecycle, bool) and 0 <= lifecycle <= 0xFFFF
+              and isinstance(iid, bytes) and len(iid) == _tok.INSTANCE_ID_SIZE and iid[0] == _tok.UEID_TYPE_RAND
               and isinstance(impl, bytes) and 0 < len(impl) <= 32 and (kid is None or isinstance(kid, bytes)))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        ok = False
     if not ok:
         last_failure = "attestation record in ITS is malformed"
         return None

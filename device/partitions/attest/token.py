@@ -78,10 +78,6 @@ def profile_index(profile):
         raise ValueError("unknown attestation profile %r (use %s)" % (profile, " or ".join(PROFILES)))
 
 
-def claim_key(name, profile=PROFILE_PSA_IOT_1):
-    return CLAIM_KEYS[name][profile_index(profile)]
-
-
 def instance_id_from_iak(iak):
     """0x01 || SHA-256(SHA-256(IAK)): the symmetric IAK hashed twice (TF-M attest_symmetric_key.c)."""
     import hashlib

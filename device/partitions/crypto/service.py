@@ -88,13 +88,20 @@ def _import(msg, step, kid, alg, op):
     _id_out(msg, keystore.create(a, _in(msg, 2), msg.client_id))
 
 
-def _generate(msg, step, kid, alg, op):
+def _new_key_attrs(msg):
+    """Attributes (in-vector 1) of a key the partition makes itself (generate, derive): whole bytes,
+    a valid type and size, and room for the key id in out-vector 0."""
     a = _attrs(msg, 1)
     if a.bits <= 0 or a.bits % 8:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
     keystore.check_type(a.type, a.bits // 8)
     if msg.out_size[0] < 4:
         _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    return a
+
+
+def _generate(msg, step, kid, alg, op):
+    a = _new_key_attrs(msg)
     _id_out(msg, keystore.create(a, urandom(a.bits // 8), msg.client_id))
 
 
@@ -370,12 +377,7 @@ def _kdf_output_bytes(msg, step, kid, alg, op):
 
 def _kdf_output_key(msg, step, kid, alg, op):
     st = _op(msg, op, "kdf")
-    a = _attrs(msg, 1)
-    if a.bits <= 0 or a.bits % 8:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    keystore.check_type(a.type, a.bits // 8)
-    if msg.out_size[0] < 4:
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    a = _new_key_attrs(msg)
     if not st.secret_is_key:
         _err(_psa.PSA_ERROR_NOT_PERMITTED)  # PSA 1.1: output_key needs the secret input as a key
     _id_out(msg, keystore.create(a, st.take(a.bits // 8), msg.client_id))
