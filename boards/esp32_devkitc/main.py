@@ -1,7 +1,13 @@
-"""Measure and print, forever (a template: the app issue replaces it with the full loop).
+"""Start the device application, or measure and print when no gateway is configured.
 
-Copy this folder's board.py and main.py to the board (see README.md); optional
-arguments on a host: ``main.py [COUNT [INTERVAL_S]]``.
+With ``GATEWAY = ("HOST", PORT)`` in board.py (or below), a provisioned device (sensorkit
+provision) runs device.app: readings through the telemetry partition, queued in ITS, sent
+over TLS-PSK to the sensorkit gateway, deleted only when acknowledged (docs/protocol.md).
+Bring the network up first (Wi-Fi in boot.py, or a ``connect_network()`` in board.py that
+returns the socket module or CircuitPython's socketpool.SocketPool to use).
+
+Without GATEWAY it measures and prints, forever. Copy this folder's board.py and main.py to
+the board (see README.md); optional arguments on a host: ``main.py [COUNT [INTERVAL_S]]``.
 """
 
 import sys
@@ -10,6 +16,7 @@ import time
 import board
 
 INTERVAL_S = 2
+GATEWAY = getattr(board, "GATEWAY", None)  # ("192.0.2.10", 8443): the sensorkit gateway
 
 
 def main(count=None, interval_s=INTERVAL_S):
@@ -24,6 +31,15 @@ def main(count=None, interval_s=INTERVAL_S):
             time.sleep(interval_s)
 
 
+def forward(gateway=GATEWAY):
+    """The device application, forever (backoff and reconnects included)."""
+    connect = getattr(board, "connect_network", None)
+    sockets = connect() if connect is not None else None
+    from device.app.main import start
+
+    start(gateway[0], gateway[1], board=board, socket_module=sockets, log=print)
+
+
 def _args():
     argv = getattr(sys, "argv", None) or []
     count = int(argv[1]) if len(argv) > 1 else None
@@ -32,4 +48,7 @@ def _args():
 
 
 if __name__ == "__main__":
-    main(*_args())
+    if GATEWAY:
+        forward()
+    else:
+        main(*_args())
