@@ -178,6 +178,20 @@ def check_attestation(token, entry, nonce):
     return claims
 
 
+def claims_json(claims, entry):
+    """The claims that matter, as one JSON line (`sensorkit demo` shows it): instance id, lifecycle,
+    software components and whether their measurements were checked against the registry."""
+    return json.dumps({
+        "instance_id": claims["instance_id"].hex(),
+        "lifecycle": claims["lifecycle"],
+        "lifecycle_name": claims["lifecycle_name"],
+        "sw_components": [{"type": c["type"], "measurement": c["measurement"].hex()}
+                          for c in claims["sw_components"]],
+        "measurements_checked": entry.get("measurements") is not None,
+        "profile": claims["profile"],
+    }, separators=(",", ":"))
+
+
 # --- outputs ---------------------------------------------------------------------------------
 
 
@@ -437,7 +451,7 @@ class Gateway:
             if kind != P.TOKEN:
                 raise P.ProtocolError("expected a token, got message type %d" % kind)
             try:
-                check_attestation(fields[0], entry, nonce)
+                claims = check_attestation(fields[0], entry, nonce)
             except AttestationError as e:
                 self.stats["refused"] += 1
                 log.warning("%s: refused: %s", who, getattr(e, "reason", None) or e)
@@ -446,6 +460,7 @@ class Gateway:
             self._send(conn, P.encode_verdict_into, P.VERDICT_ACCEPTED, self.max_readings)
             self.stats["accepted"] += 1
             log.info("%s: attested", who)
+            log.info("%s: attestation claims %s", who, claims_json(claims, entry))
             while True:
                 kind, fields = self._receive(conn, reader, self.timeout)
                 if kind == P.CLOSE:
