@@ -208,10 +208,11 @@ class Child:
     def alive(self):
         return self.p.poll() is None
 
-    def stop(self, grace=5.0):
-        """SIGINT (a clean stop), then SIGKILL after `grace` seconds; always reaps the pid."""
+    def stop(self, grace=3.0):
+        """SIGINT (a clean stop), then SIGTERM (SIGINT may be ignored, e.g. under nohup or `cmd &`), then
+        SIGKILL, `grace` seconds apart; always reaps the pid."""
         if self.p.poll() is None:
-            for sig, wait in ((signal.SIGINT, grace), (signal.SIGKILL, 5.0)):
+            for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
                 try:
                     os.kill(self.pid, sig)
                 except ProcessLookupError:
