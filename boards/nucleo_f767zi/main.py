@@ -7,7 +7,8 @@ Bring the network up first (Wi-Fi in boot.py, or a ``connect_network()`` in boar
 returns the socket module or CircuitPython's socketpool.SocketPool to use).
 
 Without GATEWAY it measures and prints, forever. Copy this folder's board.py and main.py to
-the board (see README.md); optional arguments on a host: ``main.py [COUNT [INTERVAL_S]]``.
+the board (see README.md); optional arguments on a host: ``main.py [COUNT [INTERVAL_S]]`` (with
+GATEWAY too: stop once reading COUNT is acknowledged; INTERVAL_S between readings).
 """
 
 import sys
@@ -31,24 +32,28 @@ def main(count=None, interval_s=INTERVAL_S):
             time.sleep(interval_s)
 
 
-def forward(gateway=GATEWAY):
-    """The device application, forever (backoff and reconnects included)."""
+def forward(gateway=GATEWAY, count=None, interval_s=None):
+    """The device application, forever (or until reading `count` is acknowledged); backoff and
+    reconnects included. Returns the number of readings acknowledged."""
     connect = getattr(board, "connect_network", None)
     sockets = connect() if connect is not None else None
     from device.app.main import start
 
-    start(gateway[0], gateway[1], board=board, socket_module=sockets, log=print)
+    interval_ms = None if interval_s is None else int(interval_s * 1000)
+    return start(gateway[0], gateway[1], interval_ms=interval_ms, count=count, board=board, socket_module=sockets,
+                 log=print)
 
 
 def _args():
     argv = getattr(sys, "argv", None) or []
     count = int(argv[1]) if len(argv) > 1 else None
-    interval = float(argv[2]) if len(argv) > 2 else INTERVAL_S
+    interval = float(argv[2]) if len(argv) > 2 else None
     return count, interval
 
 
 if __name__ == "__main__":
+    _count, _interval = _args()
     if GATEWAY:
-        forward()
+        print("%d readings acknowledged" % forward(GATEWAY, _count, _interval))
     else:
-        main(*_args())
+        main(_count, INTERVAL_S if _interval is None else _interval)
