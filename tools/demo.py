@@ -9,7 +9,8 @@ What it does, each step a real process or file in a temporary folder (deleted at
 2. `sensorkit gateway` listens on 127.0.0.1 (a free port), JSON-lines sink in the folder;
 3. a loopback relay owned by this command sits between device and gateway and counts the
    TCP payload bytes, TLS record by record (handshake / attestation / readings);
-4. `sensorkit device` runs the device application with the simulated SHT31-D, on the
+4. `sensorkit device --board sim` runs the device application with the sim board's simulated
+   SHT31-D (a slow 10-minute cycle around 22 degC / 45 %RH), on the
    `micropython` command when it is installed (else CPython), connected through the relay.
 
 It prints the negotiated suite and the attestation verdict with the claims that matter (from
@@ -34,6 +35,7 @@ from tools.executables import find_executable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IDENTITY = "demo-sensor-1"
+SIM_MAIN = os.path.join(ROOT, "boards", "sim", "main.py")  # the sim board's app, measured by its attestation
 FIRST_READING_TIMEOUT = 90.0  # seconds: provisioning done, gateway up, device started
 STALL_TIMEOUT = 30.0  # seconds without a new reading (plus the interval) before giving up
 
@@ -329,7 +331,7 @@ def _wait_listening(gw, timeout=30.0):
 
 def _provision(tmp, store, registry):
     r = subprocess.run(_sensorkit("provision", "--store", store, "--identity", IDENTITY, "--generate-psk",
-                                  "--generate-iak", "--registry", registry),
+                                  "--generate-iak", "--registry", registry, "--app-main", SIM_MAIN),
                        cwd=tmp, capture_output=True, text=True, timeout=120,
                        env=dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")))
     if r.returncode != 0:
@@ -380,11 +382,12 @@ def demo(count=10, interval=1.0, runtime="auto", out=print):
             out("[2/3] gateway listening on 127.0.0.1:%d (pid %d); byte-counting relay on 127.0.0.1:%d" % (
                 port, gw.pid, relay.address[1]))
             dev_args = ["device", "--store", store, "--connect", "127.0.0.1:%d" % relay.address[1],
-                        "--runtime", runtime, "--interval", repr(interval)]
+                        "--runtime", runtime, "--interval", repr(interval), "--board", "sim"]
             if count:
                 dev_args += ["--count", str(count)]
             label = _runtime_label(runtime)
-            dev = Child("device", _sensorkit(*dev_args), tmp)  # cwd without main.py: measures the library only
+            # the sim board's sensor; attestation measures the library and boards/sim/main.py, as provisioned
+            dev = Child("device", _sensorkit(*dev_args), tmp)
             children.append(dev)
             out("[3/3] device application on %s (pid %d), a reading every %g s" % (label, dev.pid, interval))
             out("demo: child pids gateway=%d device=%d" % (gw.pid, dev.pid))

@@ -1,7 +1,7 @@
 """`sensorkit device`: run the device application on this host (simulated sensor, provisioned store).
 
     sensorkit device --store DIR --connect HOST:PORT [--runtime cpython|micropython]
-                     [--interval S] [--count N] [--queue N]
+                     [--interval S] [--count N] [--queue N] [--board sim]
 
 DIR is a store made by `sensorkit provision` (the ITS root: PSK, IAK, identity); the queue of
 unacknowledged readings lives there too, so a killed and restarted device loses nothing.
@@ -31,6 +31,8 @@ def add_parser(sub):
     p.add_argument("--queue", type=int, default=None, help="queue capacity in readings (default 64)")
     p.add_argument("--backoff", default="0.5,60", help="reconnect backoff MIN,MAX seconds (default 0.5,60)")
     p.add_argument("--heapsize", default="512k", help="micropython heap (default 512k)")
+    p.add_argument("--board", help="take the sensor from boards/NAME/board.py (sim: the simulated room's slow cycle; "
+                   "its main.py is then measured as the app); default: a constant simulated SHT31-D")
     p.add_argument("-q", "--quiet", action="store_true", help="no log lines")
     p.set_defaults(func=run)
 
@@ -41,8 +43,10 @@ def _script(args, host, port):
     return "\n".join([
         "import sys",
         "sys.path.insert(0, %r)" % ROOT,
+        ("sys.path.insert(0, %r)\nimport board" % os.path.join(ROOT, "boards", args.board)) if args.board else "",
         "from device.psa import spm",
-        "spm.configure(storage_root=%r, its_max_assets=%d)" % (os.path.abspath(args.store), cap + EXTRA_ASSETS),
+        "spm.configure(storage_root=%r, its_max_assets=%d%s)" % (os.path.abspath(args.store), cap + EXTRA_ASSETS,
+                                                                 ", board=board" if args.board else ""),
         "from device.app.main import start, Backoff",
         ("from device.psa import telemetry\ntelemetry.telemetry_set_config({'repeatability': %r})" % args.repeatability)
         if args.repeatability else "",
@@ -63,6 +67,9 @@ def run(args):
     if not os.path.isdir(args.store):
         print("sensorkit device: %s is not a provisioned store (sensorkit provision --store DIR)" % args.store,
               file=sys.stderr)
+        return 2
+    if args.board and not os.path.exists(os.path.join(ROOT, "boards", args.board, "board.py")):
+        print("sensorkit device: no board %r under boards/" % args.board, file=sys.stderr)
         return 2
     script = _script(args, host, int(port))
     if args.runtime == "micropython":

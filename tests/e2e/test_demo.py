@@ -56,8 +56,10 @@ def test_demo_count_5(runtime):
     iid = re.search(r"^\[1/3\].*\n +instance id ([0-9a-f]{66})$", out, re.M).group(1)
     assert re.search(r"^  instance id +%s$" % iid, out, re.M), out  # the token's claim = what was provisioned
     assert re.search(r"^  lifecycle +0x3000 secured$", out, re.M), out
-    assert re.search(r"^  software +sensorkit [0-9a-f]{16}\.\.\.: measurement ok", out, re.M), out
+    assert re.search(r"^  software +sensorkit [0-9a-f]{16}\.\.\., app [0-9a-f]{16}\.\.\.: measurement ok", out, re.M), out
     assert _readings(out) == [(i, i) for i in range(1, 6)], out
+    temps = re.findall(r"^reading .* T +([-\d.]+) Cel", out, re.M)
+    assert len(set(temps)) > 1, out  # the sim board's room, not a constant
     assert re.search(r"^summary: 5 readings in [\d.]+ s over 1 connection$", out, re.M), out
     m = re.search(r"^  per reading: +([\d.]+) bytes of batches device->gateway, ([\d.]+) bytes of acks back$",
                   out, re.M)
