@@ -137,9 +137,12 @@ def encode_batch_into(buf, first_seq, dropped, readings):
 
     `readings` is a sequence of byte strings, each one single-reading SenML pack as the
     telemetry partition returns it; they are merged (``device.senml.batch``: base name, base
-    time, base values, relative times) into ONE pack written straight into `buf`.
+    time, base values, relative times) into ONE pack written straight into `buf`. A batch of
+    one reading carries that reading's pack as it is (valid SenML; smaller than a merged pack).
     """
     count = len(readings)
+    if count == 1:  # one reading: its own pack is already the smallest (the merge repeats the base name)
+        return encode_batch_pack_into(buf, first_seq, dropped, 1, readings[0])
     pos = _batch_head(buf, first_seq, dropped, count)
     from device import senml
 

@@ -67,6 +67,13 @@ def test_batch_merges_readings_into_one_pack():
     assert bytes(_BUF[:n]) == f
 
 
+def test_batch_of_one_carries_the_reading_as_it_is():
+    r = _readings(7, 1)[0]
+    f = _frame(P.encode_batch_into, 7, 0, [r])
+    assert f[2:8] == b"\x86\x01\x04\x07\x00\x01" and f[8:] == r
+    assert len(f[8:]) < len(senml.batch([r]))  # the merge would repeat the base name per quantity
+
+
 def test_batch_of_32_is_small():
     rs = _readings(1, 32)
     f = _frame(P.encode_batch_into, 1, 0, rs)
@@ -86,7 +93,7 @@ def test_limits_on_encode():
     _raises(lambda: _frame(P.encode_token_into, bytes(P.MAX_TOKEN + 1)), code=P.ERR_TOO_LARGE)
     _raises(lambda: _frame(P.encode_batch_into, 1, 0, []))  # count 0
     _raises(lambda: _frame(P.encode_batch_into, 0, 0, _readings(1, 1)))  # seq 0
-    _raises(lambda: _frame(P.encode_batch_into, 1, 0, [b"\x01\x02"]))  # not a SenML pack
+    _raises(lambda: _frame(P.encode_batch_into, 1, 0, [b"\x01\x02", b"\x03"]))  # not SenML packs
     _raises(lambda: P.encode_batch_into(bytearray(64), 1, 0, _readings(1, 10)), code=P.ERR_TOO_LARGE)
     _raises(lambda: P.encode_batch_pack_into(_BUF, 1, 0, 1, bytes(5000)), code=P.ERR_TOO_LARGE)
     _raises(lambda: P.encode_batch_pack_into(_BUF, 1, 0, 256, b"\x80"))
