@@ -2,10 +2,11 @@
 parse errors), the store-and-forward queue (device/app/queue.py) on the real ITS partition, backoff.
 
 Expected bytes are written out by hand from RFC 8949; tests/host/test_app_protocol_cbor2.py
-cross-checks the same encoders against cbor2. (One module: the MicroPython lane's heap is tight.)
+cross-checks the same encoders against cbor2. (One module: the MicroPython lane's heap is tight; the batch
+tests import device.senml inside the test functions.)
 """
 
-from device import cbor, senml
+from device import cbor
 from device.app import protocol as P
 from device.psa import spm
 from device.app.queue import ITSStorage, QueueError, StoreAndForwardQueue
@@ -47,10 +48,14 @@ def test_small_messages():
 
 
 def _readings(first, n):
+    from device import senml
+
     return [senml.encode_reading("AYa9:", 1764170000 + 60 * i, 2150 + i, 4510 - 3 * i) for i in range(first, first + n)]
 
 
 def test_batch_merges_readings_into_one_pack():
+    from device import senml  # loaded only here: the MicroPython lane's heap is tight
+
     rs = _readings(300, 2)
     f = _frame(P.encode_batch_into, 300, 2, rs)
     assert f[2:10] == b"\x86\x01\x04\x19\x01\x2c\x02\x02"  # [1, 4, 300, dropped 2, count 2, pack]
@@ -68,6 +73,8 @@ def test_batch_merges_readings_into_one_pack():
 
 
 def test_batch_of_one_carries_the_reading_as_it_is():
+    from device import senml  # loaded only here: the MicroPython lane's heap is tight
+
     r = _readings(7, 1)[0]
     f = _frame(P.encode_batch_into, 7, 0, [r])
     assert f[2:8] == b"\x86\x01\x04\x07\x00\x01" and f[8:] == r
@@ -75,11 +82,21 @@ def test_batch_of_one_carries_the_reading_as_it_is():
 
 
 def test_batch_of_32_is_small():
+    from device import senml  # loaded only here: the MicroPython lane's heap is tight
+
     rs = _readings(1, 32)
     f = _frame(P.encode_batch_into, 1, 0, rs)
     assert len(f) <= 32 * 28  # issue 5's <= 28 bytes per reading, frame included
     kind, fields = P.parse_message(cbor.loads(f[2:]))
     assert fields[2] == 32 and len(senml.resolve(fields[3])) == 64
+
+
+def test_batch_limits():
+    _raises(lambda: _frame(P.encode_batch_into, 1, 0, []))  # count 0
+    _raises(lambda: _frame(P.encode_batch_into, 0, 0, _readings(1, 1)))  # seq 0
+    _raises(lambda: _frame(P.encode_batch_into, 0xFFFFFFFF, 0, _readings(1, 2)))  # beyond the seq range
+    _raises(lambda: _frame(P.encode_batch_into, 1, 0, [b"\x01\x02", b"\x03"]))  # not SenML packs
+    _raises(lambda: P.encode_batch_into(bytearray(64), 1, 0, _readings(1, 10)), code=P.ERR_TOO_LARGE)
 
 
 def test_error_reason_is_cut_on_a_character_boundary():
@@ -91,12 +108,9 @@ def test_error_reason_is_cut_on_a_character_boundary():
 def test_limits_on_encode():
     _raises(lambda: _frame(P.encode_challenge_into, bytes(31)))
     _raises(lambda: _frame(P.encode_token_into, bytes(P.MAX_TOKEN + 1)), code=P.ERR_TOO_LARGE)
-    _raises(lambda: _frame(P.encode_batch_into, 1, 0, []))  # count 0
-    _raises(lambda: _frame(P.encode_batch_into, 0, 0, _readings(1, 1)))  # seq 0
-    _raises(lambda: _frame(P.encode_batch_into, 1, 0, [b"\x01\x02", b"\x03"]))  # not SenML packs
-    _raises(lambda: P.encode_batch_into(bytearray(64), 1, 0, _readings(1, 10)), code=P.ERR_TOO_LARGE)
-    _raises(lambda: P.encode_batch_pack_into(_BUF, 1, 0, 1, bytes(5000)), code=P.ERR_TOO_LARGE)
+    _raises(lambda: P.encode_batch_pack_into(bytearray(16), 1, 0, 1, bytes(40)), code=P.ERR_TOO_LARGE)
     _raises(lambda: P.encode_batch_pack_into(_BUF, 1, 0, 256, b"\x80"))
+    _raises(lambda: P.encode_batch_pack_into(_BUF, 0, 0, 1, b"\x80"))
     small = bytearray(16)
     _raises(lambda: P.encode_token_into(small, bytes(40)), code=P.ERR_TOO_LARGE)
 
