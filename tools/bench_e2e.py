@@ -450,8 +450,8 @@ def markdown(results, runs, wire=None, fleet=None, heap=None):
         "queue in ITS on the local disk. Medians of %d runs; connect = TCP + TLS-PSK handshake + "
         "challenge/token/verdict; batch = 32 queued readings merged into one SenML pack, sent and acknowledged "
         "(gateway decode, RFC 8428 resolution, dedupe, append + flush + fsync, ack). The batch costs more on CPython "
-        "because its crypto partition runs AES in pure Python, where MicroPython has the native `cryptolib`. The "batch "
-        "payload" column is this latency run's frame (one telemetry reading queued 32 times: equal times and values "
+        "because its crypto partition runs AES in pure Python, where MicroPython has the native `cryptolib`. The \"batch "
+        "payload\" column is this latency run's frame (one telemetry reading queued 32 times: equal times and values "
         "merge to almost nothing); bytes on the wire with real readings are in the next table." % runs,
         "",
         "| device runtime | connect + attest (ms) | batch of 32 acked (ms) | queue append (ms) | batch payload bytes / reading |",
