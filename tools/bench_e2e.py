@@ -326,8 +326,13 @@ def measure_fleet(devices=100, seconds=10.0, suite="TLS_PSK_WITH_AES_128_CCM_8")
                 p.stdin.flush()
             time.sleep(1.0)  # let every device get its first batch going (measurement window starts after)
             r0, t0 = b.gw.stats["readings"], time.monotonic()
-            time.sleep(seconds)
-            r1, t1 = b.gw.stats["readings"], time.monotonic()
+            samples = [(t0, r0)]
+            while samples[-1][0] - t0 < seconds:  # one-second windows: the median is the figure
+                time.sleep(max(0.0, t0 + len(samples) - time.monotonic()))
+                samples.append((time.monotonic(), b.gw.stats["readings"]))
+            t1, r1 = samples[-1]
+            per_second = [(samples[i + 1][1] - samples[i][1]) / (samples[i + 1][0] - samples[i][0])
+                          for i in range(len(samples) - 1)]
             sent = 0
             for p in procs:
                 out = p.stdout.read()
@@ -346,7 +351,8 @@ def measure_fleet(devices=100, seconds=10.0, suite="TLS_PSK_WITH_AES_128_CCM_8")
                 p.wait()
         b.close()
     return {"devices": devices, "connected": connected, "seconds": round(t1 - t0, 2),
-            "readings_per_s": (r1 - r0) / (t1 - t0), "readings_total": sent, "sink_rows": rows, "suite": suite,
+            "readings_per_s": statistics.median(per_second), "mean_per_s": (r1 - r0) / (t1 - t0),
+            "min_per_s": min(per_second), "max_per_s": max(per_second), "readings_total": sent, "sink_rows": rows, "suite": suite,
             "cpus": os.cpu_count()}
 
 
@@ -497,14 +503,16 @@ def markdown(results, runs, wire=None, fleet=None, heap=None):
             "device.tls engine + PSA partitions; %s), each one connection sending batches of 32 as fast as the acks "
             "come; the gateway (python-mbedtls, one thread per connection) in the benchmark's process on the same "
             "%d-core machine, so devices and gateway share the CPUs. Readings handed off (fsync'ed sink, then acked) "
-            "per second, counted by the gateway over %.1f s after all %d had attested and started; all %d readings "
+            "per second, counted by the gateway in one-second windows over %.1f s after all %d had attested and "
+            "started (median, mean and range of the windows); all %d readings "
             "the devices sent reached the sink (%d rows)." % (
                 fleet["devices"], fleet["suite"], fleet["cpus"], fleet["seconds"], fleet["connected"],
                 fleet["readings_total"], fleet["sink_rows"]),
             "",
-            "| devices | readings / s (gateway) |",
-            "|---|---|",
-            "| %d | %.0f |" % (fleet["devices"], fleet["readings_per_s"]),
+            "| devices | readings / s (gateway, median of 1 s windows) | mean | slowest / fastest window |",
+            "|---|---|---|---|",
+            "| %d | %.0f | %.0f | %.0f / %.0f |" % (fleet["devices"], fleet["readings_per_s"], fleet["mean_per_s"],
+                                                 fleet["min_per_s"], fleet["max_per_s"]),
         ]
     if heap:
         below = heap["below"]
