@@ -6,7 +6,8 @@
 A TLS-PSK server (python-mbedtls; TLS 1.2, the four PSK suites, CCM first) with one thread
 per connection. After the handshake it sends a challenge, verifies the attestation token
 (COSE_Mac0 / HMAC-SHA256 with the device's IAK, via pycose) and the claims against the
-registry, then takes batches of SenML readings, drops duplicates by (device, seq), hands
+registry, then takes batches (one merged SenML pack of `count` readings each, resolved by
+RFC 8428 rules and split into one row per reading), drops duplicates by (device, seq), hands
 new readings off durably (JSON-lines sink: append + flush + fsync; MQTT: QoS 1 PUBACKed)
 and only then acks. Any failure costs that one connection, with a logged reason.
 """
@@ -195,22 +196,112 @@ def claims_json(claims, entry):
 # --- outputs ---------------------------------------------------------------------------------
 
 
-def senml_json(pack):
-    """A SenML-CBOR pack (decoded) as SenML-JSON records; ProtocolError when not representable."""
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-:./_")
+_RELATIVE_TIME = 2 ** 28  # RFC 8428 §4.5.3: a resolved time below this is relative to now
+
+
+def _number(x, what):
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or x != x or x in (float("inf"), float("-inf")):
+        raise P.ProtocolError("SenML %s is not a finite number: %r" % (what, x))
+    return x
+
+
+def _text(x, what):
+    if not isinstance(x, str):
+        raise P.ProtocolError("SenML %s is not a text string: %r" % (what, x))
+    return x
+
+
+def senml_resolve(pack, now=None):
+    """RFC 8428 §4.6 resolved records of a (cbor2-decoded) SenML-CBOR pack, as SenML-JSON dicts.
+
+    Base name, time, unit, value and sum are applied to every record, so each resolved record
+    stands alone: {"n", "u" (when known), one of "v"/"vs"/"vb"/"vd" and/or "s", "t"}; a time
+    below 2**28 is relative to `now` (RFC 8428 §4.5.3) and made absolute; "vd" is base64url.
+    bver above 10 and unknown labels ending in "_" (must-understand) are errors; other unknown
+    labels are ignored (§4.4). Raises ProtocolError for anything that is not such a pack.
+    """
+    P.check_senml_pack(pack)
+    if now is None:
+        now = time.time()
+    bn, bt, bu, bv, bs = "", 0, None, 0, 0
     out = []
     for rec in pack:
-        r = {}
-        for k, v in rec.items():
-            name = SENML_LABELS.get(k, k) if type(k) is int else k
-            if isinstance(name, int):
-                name = str(name)
-            if isinstance(v, bytes):
-                v = base64.urlsafe_b64encode(v).rstrip(b"=").decode()
-            elif v is not None and not isinstance(v, (bool, int, float, str)):
-                raise P.ProtocolError("SenML value of %r is not a number, string, boolean or bytes" % name)
-            r[name] = v
+        for k in rec:
+            if isinstance(k, str) and k.endswith("_"):
+                raise P.ProtocolError("SenML label %r must be understood" % k)
+        if -1 in rec:
+            bver = rec[-1]
+            if type(bver) is not int or not 1 <= bver <= 10:
+                raise P.ProtocolError("SenML bver %r not supported" % (bver,))
+        if -2 in rec:
+            bn = _text(rec[-2], "bn")
+        if -3 in rec:
+            bt = _number(rec[-3], "bt")
+        if -4 in rec:
+            bu = _text(rec[-4], "bu")
+        if -5 in rec:
+            bv = _number(rec[-5], "bv")
+        if -6 in rec:
+            bs = _number(rec[-6], "bs")
+        name = bn + _text(rec.get(0, ""), "n")
+        if not name or name[0] in "-:./_" or not _NAME_CHARS.issuperset(name):
+            raise P.ProtocolError("SenML name %r is not a valid resolved name" % name)
+        r = {"n": name}
+        unit = _text(rec[1], "u") if 1 in rec else bu
+        if unit is not None:
+            r["u"] = unit
+        values = 0
+        if 2 in rec:
+            r["v"] = bv + _number(rec[2], "v")
+            values += 1
+        if 3 in rec:
+            r["vs"] = _text(rec[3], "vs")
+            values += 1
+        if 4 in rec:
+            if not isinstance(rec[4], bool):
+                raise P.ProtocolError("SenML vb is not a boolean: %r" % (rec[4],))
+            r["vb"] = rec[4]
+            values += 1
+        if 8 in rec:
+            if not isinstance(rec[8], bytes):
+                raise P.ProtocolError("SenML vd is not a byte string")
+            r["vd"] = base64.urlsafe_b64encode(rec[8]).rstrip(b"=").decode()
+            values += 1
+        if 5 in rec:
+            r["s"] = bs + _number(rec[5], "s")
+        elif -6 in rec:
+            r["s"] = bs
+        if values > 1 or (values == 0 and "s" not in r):
+            raise P.ProtocolError("SenML record %r needs exactly one value (or a sum)" % name)
+        t = bt + _number(rec.get(6, 0), "t")
+        r["t"] = now + t if t < _RELATIVE_TIME else t
+        if 7 in rec:
+            r["ut"] = _number(rec[7], "ut")
         out.append(r)
     return out
+
+
+def batch_readings(count, pack, now=None):
+    """Split a batch's resolved records into `count` readings (docs/protocol.md, "batch").
+
+    The merged pack holds one section per quantity, each of `count` records in sequence
+    order (device.senml.encode_batch: all temperatures, then all humidities). Reading i is
+    record i of every section. The resolved record count must be a whole multiple of `count`,
+    and every section must name one quantity; otherwise ProtocolError.
+    """
+    records = senml_resolve(pack, now)
+    if len(records) % count:
+        raise P.ProtocolError("batch declares %d readings but its pack resolves to %d records"
+                              % (count, len(records)))
+    sections = len(records) // count
+    for k in range(sections):
+        name = records[k * count]["n"]
+        for j in range(k * count, (k + 1) * count):
+            if records[j]["n"] != name:
+                raise P.ProtocolError("batch declares %d readings but record %d is %r, not %r"
+                                      % (count, j, records[j]["n"], name))
+    return [[records[k * count + i] for k in range(sections)] for i in range(count)]
 
 
 class JSONLinesSink:
@@ -468,9 +559,10 @@ class Gateway:
                     return
                 if kind != P.BATCH:
                     raise P.ProtocolError("expected a batch, got message type %d" % kind)
-                first, dropped, readings = fields
-                if len(readings) > self.max_readings:
-                    raise P.ProtocolError("batch of %d readings (limit %d)" % (len(readings), self.max_readings))
+                first, dropped, count, pack = fields
+                if count > self.max_readings:
+                    raise P.ProtocolError("batch of %d readings (limit %d)" % (count, self.max_readings))
+                readings = batch_readings(count, pack)  # ProtocolError before anything is written
                 try:
                     last = self._hand_off(ident, first, dropped, readings)
                 except OSError as e:
@@ -504,9 +596,8 @@ class Gateway:
                 lk = self._dev_locks[ident] = threading.Lock()
             return lk
 
-    def _hand_off(self, ident, first, dropped, readings):
-        last = first + len(readings) - 1
-        records = [senml_json(r) for r in readings]  # ProtocolError before anything is written
+    def _hand_off(self, ident, first, dropped, records):
+        last = first + len(records) - 1
         if dropped:
             log.warning("%s: device reports %d readings dropped before seq %d", ident, dropped, first)
             self.stats["dropped_reported"] += dropped

@@ -55,7 +55,9 @@ def _humidity(t_s):
 
 
 def make_chip(clock=None):
-    return SimulatedSHT31(SENSOR_ADDRESS, _temperature, _humidity, SERIAL, RealClock() if clock is None else clock)
+    chip = SimulatedSHT31(SENSOR_ADDRESS, _temperature, _humidity, SERIAL, RealClock() if clock is None else clock)
+    chip.record_commands = False  # a board runs for ever: no growing list of every command word
+    return chip
 
 
 def make_i2c():

@@ -7,6 +7,7 @@ outside is handed in, so the same code runs on MicroPython (``socket``), Circuit
     link = GatewayLink(host, port, identity, psk, get_token, wrap_socket, socket_module=socket)
     link.open()                          # connect, handshake, challenge -> token -> verdict
     acked = link.send_batch(first_seq, dropped, readings)   # -> last_seq the gateway acked
+                                         # (readings: single-reading packs, merged into one pack)
     link.close()
 
 ``wrap_socket(sock, identity, psk)`` returns a stream with read/write/close (device.tls);
@@ -123,11 +124,16 @@ class GatewayLink:
     # -- batches ---------------------------------------------------------------------------
 
     def batch_room(self, first_seq, dropped, count):
-        """Bytes left for readings in one frame of `count` readings."""
+        """Bytes left for readings in one frame of `count` readings (the sum of their single
+        packs: the merged pack is smaller, so this bound is conservative)."""
         return self.frame_limit + P.HEADER - P.batch_overhead(first_seq, dropped, count)
 
     def send_batch(self, first_seq, dropped, readings):
-        """Send one batch and wait for its ack; returns the acknowledged last_seq."""
+        """Send one batch and wait for its ack; returns the acknowledged last_seq.
+
+        `readings`: the queued single-reading SenML packs of first_seq, first_seq + 1, ...; they
+        are merged into one pack inside the link's frame buffer (docs/protocol.md, "batch").
+        """
         n = P.encode_batch_into(self._buf, first_seq, dropped, readings)
         self._send(n)
         kind, fields = self._receive()

@@ -1,8 +1,8 @@
 """The gateway protocol, version 1: framing and messages (docs/protocol.md has the CDDL).
 
 Sans-IO and codec-neutral: the encoders here write the few CBOR heads the protocol needs
-straight into a caller's bytearray (a batch embeds each reading's CBOR bytes as they came
-from the telemetry partition, without decoding them), and ``parse_message`` checks an
+straight into a caller's bytearray (a batch merges the readings' single SenML packs, as the
+telemetry partition made them, into one pack with ``device.senml.batch``), and ``parse_message`` checks an
 already-decoded CBOR item (decode it with ``device.cbor.loads`` on the device, with
 ``cbor2.loads`` on the gateway) against the CDDL. Both the device application
 (device/app/link.py) and the reference gateway (tools/gateway.py) use this module.
@@ -20,6 +20,7 @@ HEADER = const(2)  # the big-endian length in front of every payload
 MAX_TOKEN = const(1024)
 MAX_REASON = const(128)
 MAX_SEQ = const(0xFFFFFFFF)
+MAX_COUNT = const(255)  # readings in one batch (max_readings is a uint .le 255)
 
 CHALLENGE = const(1)
 TOKEN = const(2)
@@ -132,23 +133,50 @@ def encode_verdict_into(buf, code, max_readings):
 
 
 def encode_batch_into(buf, first_seq, dropped, readings):
-    """Frame a batch; `readings` is a sequence of byte strings, each one encoded SenML pack."""
-    if not 0 < first_seq <= MAX_SEQ or first_seq + len(readings) - 1 > MAX_SEQ:
+    """Frame a batch of the consecutive readings first_seq .. first_seq + len(readings) - 1.
+
+    `readings` is a sequence of byte strings, each one single-reading SenML pack as the
+    telemetry partition returns it; they are merged (``device.senml.batch``: base name, base
+    time, base values, relative times) into ONE pack written straight into `buf`. A batch of
+    one reading carries that reading's pack as it is (valid SenML; smaller than a merged pack).
+    """
+    count = len(readings)
+    if count == 1:  # one reading: its own pack is already the smallest (the merge repeats the base name)
+        return encode_batch_pack_into(buf, first_seq, dropped, 1, readings[0])
+    pos = _batch_head(buf, first_seq, dropped, count)
+    from device import senml
+
+    try:
+        n = senml.batch(readings, memoryview(buf)[pos:])
+    except senml.SenMLError as e:
+        raise ProtocolError("readings cannot be merged: %s" % e)
+    except ValueError:  # CBOREncodeError: the merged pack does not fit the buffer
+        raise ProtocolError("batch does not fit the frame", ERR_TOO_LARGE)
+    return _end(buf, pos + n)
+
+
+def encode_batch_pack_into(buf, first_seq, dropped, count, pack):
+    """Frame a batch from an already merged SenML pack (bytes) of `count` readings."""
+    pos = _batch_head(buf, first_seq, dropped, count)
+    n = len(pack)
+    if pos + n > len(buf):
+        raise ProtocolError("batch does not fit the frame", ERR_TOO_LARGE)
+    buf[pos : pos + n] = pack
+    return _end(buf, pos + n)
+
+
+def _batch_head(buf, first_seq, dropped, count):
+    if not 0 < count <= MAX_COUNT:
+        raise ProtocolError("a batch holds 1..%d readings" % MAX_COUNT)
+    if not 0 < first_seq <= MAX_SEQ or first_seq + count - 1 > MAX_SEQ:
         raise ProtocolError("sequence number out of range")
-    pos = _uint_into(buf, _begin(buf, 5, BATCH), first_seq)
+    pos = _uint_into(buf, _begin(buf, 6, BATCH), first_seq)
     pos = _uint_into(buf, pos, dropped)
-    pos = _head_into(buf, pos, 4, len(readings))
-    for r in readings:
-        n = len(r)
-        if pos + n > len(buf) or pos + n - HEADER > MAX_FRAME:
-            raise ProtocolError("batch does not fit the frame", ERR_TOO_LARGE)
-        buf[pos : pos + n] = r
-        pos += n
-    return _end(buf, pos)
+    return _uint_into(buf, pos, count)
 
 
 def batch_overhead(first_seq, dropped, count):
-    """Bytes a batch frame needs besides its readings (for sizing batches to a frame)."""
+    """Bytes a batch frame needs besides its merged pack."""
     return HEADER + 1 + 2 + _uint_size(first_seq) + _uint_size(dropped) + _uint_size(count)
 
 
@@ -209,7 +237,7 @@ def parse_message(msg):
     """Check a decoded message against the CDDL; returns (type, fields tuple).
 
     challenge -> (nonce,); token -> (token,); verdict -> (code, max_readings);
-    batch -> (first_seq, dropped, readings list); ack -> (last_seq,);
+    batch -> (first_seq, dropped, count, pack); ack -> (last_seq,);
     error -> (code, reason); close -> ().
     """
     if not isinstance(msg, (list, tuple)) or len(msg) < 2:
@@ -232,17 +260,16 @@ def parse_message(msg):
         return kind, (bytes(token),)
     if kind == VERDICT and n == 4:
         return kind, (_uint(msg[2], "verdict code"), _uint(msg[3], "max_readings", 255))
-    if kind == BATCH and n == 5:
+    if kind == BATCH and n == 6:
         first = _uint(msg[2], "first_seq")
         dropped = _uint(msg[3], "dropped")
-        readings = msg[4]
+        count = _uint(msg[4], "count", MAX_COUNT)
         if first == 0:
             raise ProtocolError("sequence numbers start at 1")
-        if not isinstance(readings, (list, tuple)) or first + len(readings) - 1 > MAX_SEQ:
-            raise ProtocolError("readings must be an array within the sequence range")
-        for r in readings:
-            check_senml_pack(r)
-        return kind, (first, dropped, readings)
+        if count == 0 or first + count - 1 > MAX_SEQ:
+            raise ProtocolError("count must be 1..%d within the sequence range" % MAX_COUNT)
+        check_senml_pack(msg[5])
+        return kind, (first, dropped, count, msg[5])
     if kind == ACK and n == 3:
         return kind, (_uint(msg[2], "last_seq"),)
     if kind == ERROR and n == 4:
@@ -258,7 +285,7 @@ def parse_message(msg):
 def check_senml_pack(pack):
     """A SenML pack (RFC 8428 §6): a non-empty array of maps with int or text labels."""
     if not isinstance(pack, (list, tuple)) or not pack:
-        raise ProtocolError("a reading must be a non-empty SenML pack (array of records)")
+        raise ProtocolError("a batch carries a non-empty SenML pack (array of records)")
     for rec in pack:
         if not isinstance(rec, dict) or not rec:
             raise ProtocolError("a SenML record must be a non-empty map")

@@ -38,6 +38,7 @@ from device.tls.alerts import (
     DECRYPT_ERROR,
     PROTOCOL_VERSION,
     HANDSHAKE_FAILURE,
+    INTERNAL_ERROR,
     NO_RENEGOTIATION,
 )
 
@@ -204,33 +205,45 @@ class TLSClientConnection:
             self._queue(APPLICATION_DATA, data)
 
     def close(self):
-        """Queue close_notify (once) and destroy the session keys."""
-        if self._error is None and not self._close_sent and self._prot is not None and self._state in (_OPEN, _CLOSED):
-            self._queue(ALERT, bytes((LEVEL_WARNING, CLOSE_NOTIFY)))
-            self._close_sent = True
-        self._state = _CLOSED
-        self._wipe()
+        """Queue close_notify (once) and destroy the session keys.
+
+        The keys are destroyed whatever happens: sealing the close_notify may fail (a MemoryError
+        on a fragmented MicroPython heap, a crypto partition error), and that error is raised only
+        after the keys are gone."""
+        try:
+            if (self._error is None and not self._close_sent and self._prot is not None
+                    and self._state in (_OPEN, _CLOSED)):
+                self._close_sent = True
+                self._queue(ALERT, bytes((LEVEL_WARNING, CLOSE_NOTIFY)))
+        finally:
+            self._state = _CLOSED
+            self._wipe()
 
     def _wipe(self):
-        if self._prot is not None:
-            self._prot.destroy()
-            self._prot = None
-        if self._psk_owned and self._psk_key is not None:
-            _keys.destroy(self._psk_key)
-        self._psk_key = None
+        """Destroy every key this connection owns (idempotent; each destroy is attempted)."""
+        prot, self._prot = self._prot, None
+        psk, self._psk_key = self._psk_key, None
         self._transcript = None
+        try:
+            if prot is not None:
+                prot.destroy()
+        finally:
+            if self._psk_owned and psk is not None:
+                _keys.destroy(psk)
 
     def _fail(self, err):
         self._error = err
-        if not err.received and self._state != _CLOSED:
-            try:
-                self._queue(ALERT, bytes((LEVEL_FATAL, err.code)))
-            except TLSError:
-                pass
-        self._state = _CLOSED
-        self._in = bytearray()
-        self._hs = bytearray()
-        self._wipe()
+        try:
+            if not err.received and self._state != _CLOSED:
+                try:
+                    self._queue(ALERT, bytes((LEVEL_FATAL, err.code)))
+                except Exception:  # noqa: no alert can be sealed (crypto error, MemoryError): keys still go
+                    pass
+        finally:
+            self._state = _CLOSED
+            self._in = bytearray()
+            self._hs = bytearray()
+            self._wipe()
 
     # -- input ---------------------------------------------------------------------------
     def wanted(self):
@@ -261,6 +274,15 @@ class TLSClientConnection:
         except TLSError as e:
             self._fail(e)
             raise
+        except Exception as e:
+            # not a protocol error (MemoryError, an unexpected crypto failure): the engine's state
+            # is unknown now, so the connection dies here and its keys with it
+            try:
+                self._fail(TLSError(INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)))
+            finally:
+                self._state = _CLOSED
+                self._wipe()
+            raise e
         return events
 
     def _records(self, events):

@@ -133,9 +133,9 @@ class TLSStream:
     def close(self):
         """Send close_notify (if the connection is still up), destroy the keys, close the socket."""
         try:
-            self.conn.close()
+            self.conn.close()  # destroys the keys even when sealing close_notify fails
             self._flush()
-        except OSError:
+        except Exception:  # noqa: OSError from a dead peer, MemoryError, a crypto error: closing anyway
             pass
         finally:
             self.sock.close()
@@ -169,6 +169,9 @@ def wrap_socket(sock, identity, psk, *, suites=None, max_fragment_length=None, r
         try:
             stream.do_handshake()
         except Exception:
-            conn.close()
+            try:
+                conn.close()
+            except Exception:  # noqa: the handshake error is the one to report; the keys are gone
+                pass
             raise
     return stream

@@ -2,7 +2,8 @@
 parse errors), the store-and-forward queue (device/app/queue.py) on the real ITS partition, backoff.
 
 Expected bytes are written out by hand from RFC 8949; tests/host/test_app_protocol_cbor2.py
-cross-checks the same encoders against cbor2. (One module: the MicroPython lane's heap is tight.)
+cross-checks the same encoders against cbor2. (One module: the MicroPython lane's heap is tight; the batch
+tests import device.senml inside the test functions.)
 """
 
 from device import cbor
@@ -46,16 +47,56 @@ def test_small_messages():
     assert _frame(P.encode_error_into, 5, "busy") == b"\x00\x09\x84\x01\x06\x05\x64busy"
 
 
-def test_batch_embeds_readings_verbatim():
-    r1 = cbor.dumps([{0: "T", 2: 21.5}])
-    r2 = cbor.dumps([{0: "RH", 2: 40}])
-    f = _frame(P.encode_batch_into, 300, 2, [r1, r2])
-    assert f[2:9] == b"\x85\x01\x04\x19\x01\x2c\x02"
+def _readings(first, n):
+    from device import senml
+
+    return [senml.encode_reading("AYa9:", 1764170000 + 60 * i, 2150 + i, 4510 - 3 * i) for i in range(first, first + n)]
+
+
+def test_batch_merges_readings_into_one_pack():
+    from device import senml  # loaded only here: the MicroPython lane's heap is tight
+
+    rs = _readings(300, 2)
+    f = _frame(P.encode_batch_into, 300, 2, rs)
+    assert f[2:10] == b"\x86\x01\x04\x19\x01\x2c\x02\x02"  # [1, 4, 300, dropped 2, count 2, pack]
+    pack = senml.batch(rs)
+    assert f[10:] == pack  # one merged pack: base name/time/values, relative times
+    assert len(pack) < sum(len(r) for r in rs)
     msg = cbor.loads(f[2:])
-    assert msg == [1, 4, 300, 2, [[{0: "T", 2: 21.5}], [{0: "RH", 2: 40}]]]
     kind, fields = P.parse_message(msg)
-    assert kind == P.BATCH and fields[0] == 300 and fields[1] == 2 and len(fields[2]) == 2
-    assert P.batch_overhead(300, 2, 2) == len(f) - len(r1) - len(r2) == 10
+    assert kind == P.BATCH and fields[:3] == (300, 2, 2)
+    assert senml.readings(fields[3]) == senml.readings(b"\x84" + rs[0][1:] + rs[1][1:]) == ("AYa9:", [
+        (1764170000 + 60 * 300, 2450, 3610), (1764170000 + 60 * 301, 2451, 3607)])
+    assert P.batch_overhead(300, 2, 2) == len(f) - len(pack) == 10
+    n = P.encode_batch_pack_into(_BUF, 300, 2, 2, pack)
+    assert bytes(_BUF[:n]) == f
+
+
+def test_batch_of_one_carries_the_reading_as_it_is():
+    from device import senml  # loaded only here: the MicroPython lane's heap is tight
+
+    r = _readings(7, 1)[0]
+    f = _frame(P.encode_batch_into, 7, 0, [r])
+    assert f[2:8] == b"\x86\x01\x04\x07\x00\x01" and f[8:] == r
+    assert len(f[8:]) < len(senml.batch([r]))  # the merge would repeat the base name per quantity
+
+
+def test_batch_of_32_is_small():
+    from device import senml  # loaded only here: the MicroPython lane's heap is tight
+
+    rs = _readings(1, 32)
+    f = _frame(P.encode_batch_into, 1, 0, rs)
+    assert len(f) <= 32 * 28  # issue 5's <= 28 bytes per reading, frame included
+    kind, fields = P.parse_message(cbor.loads(f[2:]))
+    assert fields[2] == 32 and len(senml.resolve(fields[3])) == 64
+
+
+def test_batch_limits():
+    _raises(lambda: _frame(P.encode_batch_into, 1, 0, []))  # count 0
+    _raises(lambda: _frame(P.encode_batch_into, 0, 0, _readings(1, 1)))  # seq 0
+    _raises(lambda: _frame(P.encode_batch_into, 0xFFFFFFFF, 0, _readings(1, 2)))  # beyond the seq range
+    _raises(lambda: _frame(P.encode_batch_into, 1, 0, [b"\x01\x02", b"\x03"]))  # not SenML packs
+    _raises(lambda: P.encode_batch_into(bytearray(64), 1, 0, _readings(1, 10)), code=P.ERR_TOO_LARGE)
 
 
 def test_error_reason_is_cut_on_a_character_boundary():
@@ -67,8 +108,9 @@ def test_error_reason_is_cut_on_a_character_boundary():
 def test_limits_on_encode():
     _raises(lambda: _frame(P.encode_challenge_into, bytes(31)))
     _raises(lambda: _frame(P.encode_token_into, bytes(P.MAX_TOKEN + 1)), code=P.ERR_TOO_LARGE)
-    _raises(lambda: _frame(P.encode_batch_into, 0, 0, []))
-    _raises(lambda: _frame(P.encode_batch_into, 1, 0, [bytes(3000), bytes(3000)]), code=P.ERR_TOO_LARGE)
+    _raises(lambda: P.encode_batch_pack_into(bytearray(16), 1, 0, 1, bytes(40)), code=P.ERR_TOO_LARGE)
+    _raises(lambda: P.encode_batch_pack_into(_BUF, 1, 0, 256, b"\x80"))
+    _raises(lambda: P.encode_batch_pack_into(_BUF, 0, 0, 1, b"\x80"))
     small = bytearray(16)
     _raises(lambda: P.encode_token_into(small, bytes(40)), code=P.ERR_TOO_LARGE)
 
@@ -83,11 +125,11 @@ def test_frame_length():
 
 
 def test_parse_rejects_what_the_cddl_does_not_allow():
-    good = [1, 4, 1, 0, [[{0: "T", 2: 1.0}]]]
+    good = [1, 4, 1, 0, 1, [{0: "T", 2: 1.0}]]
     assert P.parse_message(good)[0] == P.BATCH
     bad = [
         None, 5, [], [1], {1: 2},
-        [2, 4, 1, 0, []],          # version
+        [2, 4, 1, 0, 1, []],       # version
         [True, 7],                 # bool is not the version
         [1, 99],                   # unknown type
         [1, 7, 0],                 # close has no fields
@@ -95,14 +137,18 @@ def test_parse_rejects_what_the_cddl_does_not_allow():
         [1, 2, b""],               # empty token
         [1, 3, 0, 256],            # max_readings
         [1, 3, -1, 1],
-        [1, 4, 0, 0, []],          # seq starts at 1
-        [1, 4, 1, -1, []],
-        [1, 4, 1, 0, {}],
-        [1, 4, 0xFFFFFFFF, 0, [[{0: 1}], [{0: 1}]]],  # beyond the seq range
-        [1, 4, 1, 0, [[]]],        # empty pack
-        [1, 4, 1, 0, [[5]]],       # record not a map
-        [1, 4, 1, 0, [[{1.5: 1}]]],  # label neither int nor text
-        [1, 4, 1, 0, [{0: 1}]],    # reading not a pack
+        [1, 4, 0, 0, 1, [{0: 1}]],  # seq starts at 1
+        [1, 4, 1, -1, 1, [{0: 1}]],
+        [1, 4, 1, 0, 0, [{0: 1}]],  # count 0
+        [1, 4, 1, 0, 256, [{0: 1}]],  # count above 255
+        [1, 4, 1, 0, True, [{0: 1}]],
+        [1, 4, 1, 0, 1, {}],
+        [1, 4, 0xFFFFFFFF, 0, 2, [{0: 1}]],  # beyond the seq range
+        [1, 4, 1, 0, 1, []],       # empty pack
+        [1, 4, 1, 0, 1, [5]],      # record not a map
+        [1, 4, 1, 0, 1, [{1.5: 1}]],  # label neither int nor text
+        [1, 4, 1, 0, [{0: 1}]],    # the old shape without count
+        [1, 4, 1, 0, 1, [[{0: 1}]]],  # a list of packs is not a pack
         [1, 5, "3"],
         [1, 6, 1, b"bytes"],
         [1, 6, 1, "x" * 129],

@@ -284,3 +284,74 @@ def test_records_respect_the_send_limit():
     recs = _records(c.data_to_send())
     assert [len(f) - 24 for t, f in recs] == [100, 100, 50]  # 8-byte nonce + 16-byte tag each
     c.close()
+
+
+def _session_keys(c):
+    return [k for k in (c._prot.write_key, c._prot.read_key) if k is not None]
+
+
+def _assert_destroyed(keys):
+    from device.psa import PSAError, PSA_ERROR_INVALID_HANDLE
+    from device.psa.crypto import psa_get_key_attributes
+
+    for k in keys:
+        try:
+            psa_get_key_attributes(k)
+        except PSAError as e:
+            assert e.status == PSA_ERROR_INVALID_HANDLE, e
+        else:
+            raise AssertionError("session key %d outlived its connection" % k)
+
+
+def _no_memory(*args):
+    raise MemoryError("injected")
+
+
+def test_keys_destroyed_when_sealing_fails():
+    """A MemoryError (fragmented MicroPython heap) or crypto error while sealing close_notify,
+    the fatal alert, or opening a record must not leave the session keys in the partition."""
+    # 1. close(): close_notify cannot be sealed; the keys go anyway and the error is reported
+    c = _client("ccm")
+    _feed(c, _server("openssl_ccm"))
+    keys = _session_keys(c)
+    assert len(keys) == 2
+    c._prot.seal = _no_memory
+    try:
+        c.close()
+    except MemoryError:
+        pass
+    else:
+        raise AssertionError("close() hid the failure")
+    assert c.closed
+    _assert_destroyed(keys)
+    c.close()  # idempotent
+    # 2. a protocol error whose fatal alert cannot be sealed: the TLSError, and no keys left
+    c = _client("ccm")
+    _feed(c, _server("openssl_ccm"))
+    keys = _session_keys(c)
+    c._prot.seal = _no_memory
+    try:
+        c.receive_data(_frame(23, b"\x00" * 40))
+    except TLSError as e:
+        assert e.alert == "bad_record_mac", e
+    else:
+        raise AssertionError("forged record accepted")
+    _assert_destroyed(keys)
+    # 3. a non-TLS error inside the engine (opening a record): the connection dies with its keys
+    c = _client("gcm")
+    _feed(c, _server("openssl_gcm"))
+    keys = _session_keys(c)
+    c._prot.open = _no_memory
+    try:
+        c.receive_data(_frame(23, b"\x00" * 40))
+    except MemoryError:
+        pass
+    else:
+        raise AssertionError("MemoryError swallowed")
+    _assert_destroyed(keys)
+    try:
+        c.receive_data(b"")
+    except TLSError as e:
+        assert e.alert == "internal_error", e
+    else:
+        raise AssertionError("dead connection accepted data")

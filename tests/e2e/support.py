@@ -134,10 +134,15 @@ def standin_link(port, name, token_fn=None, psk=None, suites=SUITES, timeout=10)
                        timeout_s=timeout, loads=cbor2.loads)
 
 
+BASE_TIME = 1764170000
+
+
 def senml_reading(seq, name="dev"):
-    """One SenML-CBOR pack like the telemetry partition's: temperature and humidity."""
-    return cbor2.dumps([{-2: "urn:dev:%s:" % name, 0: "temperature", 1: "Cel", 2: 20.0 + (seq % 100) / 10},
-                        {0: "humidity", 1: "%RH", 2: 40.0 + (seq % 50) / 10}])
+    """One single-reading SenML-CBOR pack exactly as the telemetry partition makes it
+    (device.senml.encode_reading): "<base>T" in Cel and "<base>RH" in %RH, one second apart per seq."""
+    from device.senml import encode_reading
+
+    return encode_reading("urn:dev:%s:" % name, BASE_TIME + seq, 2000 + (seq % 100) * 10, 4000 + (seq % 50) * 10)
 
 
 class Proc:

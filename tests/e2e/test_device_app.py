@@ -53,7 +53,8 @@ def assert_exactly_once(out, name, count=COUNT):
     assert len(seqs) == len(set(seqs)), "duplicates in the sink"
     assert sorted(seqs) == list(range(1, count + 1))
     assert {r["device"] for r in rows} == {name}
-    assert all(r["senml"][0]["n"] == "T" and r["senml"][1]["n"] == "RH" for r in rows)
+    assert all(len(r["senml"]) == 2 and r["senml"][0]["n"].endswith(":T") and r["senml"][1]["n"].endswith(":RH")
+               and r["senml"][0]["t"] == r["senml"][1]["t"] for r in rows)
 
 
 @pytest.mark.parametrize("runtime", ["cpython", "micropython"])

@@ -48,8 +48,13 @@ def test_attested_device_batches_land_in_sink_once(gw, suite):
     rows = S.read_sink(gw.out)
     assert [r["seq"] for r in rows] == list(range(1, 8))
     assert rows[0]["device"] == "dev-000"
-    assert rows[0]["senml"][0] == {"bn": "urn:dev:dev:", "n": "temperature", "u": "Cel", "v": 20.1}
-    assert rows[0]["senml"][1]["u"] == "%RH"
+    # one row per reading: its resolved records (RFC 8428 §4.6) from the batch's merged pack
+    for r in rows:
+        t, h = r["senml"]
+        assert sorted(t) == sorted(h) == ["n", "t", "u", "v"]
+        assert (t["n"], t["u"], h["n"], h["u"]) == ("urn:dev:dev:T", "Cel", "urn:dev:dev:RH", "%RH")
+        assert round(t["v"] * 100) == 2000 + r["seq"] * 10 and round(h["v"] * 100) == 4000 + r["seq"] * 10
+        assert t["t"] == h["t"] == S.BASE_TIME + r["seq"]
 
 
 def test_ccm_is_preferred(gw):
@@ -195,11 +200,17 @@ def _still_serving(gw, name="dev-001"):
     (b"\x00\x00", r"protocol error: empty frame"),
     (b"\x10\x01" + b"\x00" * 8, r"protocol error: frame of 4097 bytes exceeds the limit of 4096"),
     (b"\x00\x03\xff\xff\xff", r"protocol error: frame is not one CBOR item"),
-    (_frame([1, 4, 1, 0, [[{0: "t", 2: 1.0}]], "extra"]), r"protocol error: unknown message type 4 with 6"),
-    (_frame([2, 4, 1, 0, []]), r"protocol error: unsupported protocol version 2"),
-    (_frame([1, 4, 0, 0, [[{0: "t", 2: 1.0}]]]), r"protocol error: sequence numbers start at 1"),
-    (_frame([1, 4, 1, 0, [[{0: "t", 2: cbor2.CBORTag(99, 1)}]]]), r"protocol error: SenML value of 'v'"),
-    (_frame([1, 4, 1, 0, [[]]]), r"protocol error: a reading must be a non-empty SenML pack"),
+    (_frame([1, 4, 1, 0, 1, [{0: "t", 2: 1.0}], "extra"]), r"protocol error: unknown message type 4 with 7"),
+    (_frame([2, 4, 1, 0, 1, []]), r"protocol error: unsupported protocol version 2"),
+    (_frame([1, 4, 0, 0, 1, [{0: "t", 2: 1.0}]]), r"protocol error: sequence numbers start at 1"),
+    (_frame([1, 4, 1, 0, 1, [{0: "t", 2: cbor2.CBORTag(99, 1)}]]), r"protocol error: SenML v is not a finite"),
+    (_frame([1, 4, 1, 0, 1, []]), r"protocol error: a batch carries a non-empty SenML pack"),
+    (_frame([1, 4, 1, 0, 33, [{0: "t", 2: 1.0}]]), r"protocol error: batch of 33 readings \(limit 32\)"),
+    # the declared count must match the merged pack: 3 readings cannot be 4 records
+    (_frame([1, 4, 1, 0, 3, [{-2: "d:", 0: "T", 2: 1}, {0: "T", 2: 2}, {0: "RH", 2: 3}, {0: "RH", 2: 4}]]),
+     r"protocol error: batch declares 3 readings but its pack resolves to 4 records"),
+    (_frame([1, 4, 1, 0, 2, [{-2: "d:", 0: "T", 2: 1}, {0: "RH", 2: 2}, {0: "T", 2: 3}, {0: "RH", 2: 4}]]),
+     r"protocol error: batch declares 2 readings but record 1 is 'd:RH', not 'd:T'"),
     (_frame([1, 5, 3]), r"protocol error: expected a batch, got message type 5"),
 ])
 def test_malformed_frames_drop_only_that_connection(gw, bad, reason):
@@ -228,7 +239,7 @@ def test_device_that_never_answers_the_challenge(gw):
 
 def test_slow_trickle_times_out(gw):
     link, raw = _attested_raw(gw)
-    frame = _frame([1, 4, 1, 0, [[{0: "t", 2: 1.0}]]])
+    frame = _frame([1, 4, 1, 0, 1, [{0: "t", 2: 1.0}]])
     for b in frame[:-1]:  # one byte every 0.5 s: each recv is quick, the frame is not
         raw.sendall(bytes([b]))
         time.sleep(0.5)

@@ -27,29 +27,33 @@ def test_encoders_match_cbor2_deterministic_encoding():
         assert int.from_bytes(f[:2], "big") == len(f) - 2
 
 
-senml_value = st.one_of(st.floats(allow_nan=False, width=32), st.integers(-2**31, 2**31), st.text(max_size=8),
-                        st.booleans())
-record = st.dictionaries(st.one_of(st.integers(-6, 8), st.text(min_size=1, max_size=4)), senml_value,
-                         min_size=1, max_size=4)
-pack = st.lists(record, min_size=1, max_size=3)
+centi = st.integers(-4500, 13000)
+reading = st.tuples(st.integers(1764170000, 1764170000 + 86400), centi, st.integers(0, 10000))
 
 
 @settings(max_examples=150, deadline=None)
-@given(first=st.integers(1, 2**32 - 40), dropped=st.integers(0, 2**32 - 1), readings=st.lists(pack, max_size=20))
+@given(first=st.integers(1, 2**32 - 300), dropped=st.integers(0, 2**32 - 1),
+       readings=st.lists(reading, min_size=1, max_size=40))
 def test_batches_decode_identically_with_cbor2_and_device_cbor(first, dropped, readings):
-    raw = [cbor2.dumps(r) for r in readings]
-    try:
-        f = frame(P.encode_batch_into, first, dropped, raw)
-    except P.ProtocolError as e:
-        assert e.code == P.ERR_TOO_LARGE and sum(map(len, raw)) > P.MAX_FRAME - 20
-        return
+    from device import senml
+    from tools.gateway import batch_readings
+
+    raw = [senml.encode_reading("AYa9Qk:", t, tc, hc) for t, tc, hc in readings]
+    f = frame(P.encode_batch_into, first, dropped, raw)
     payload = f[2:]
     assert P.frame_length(f[:2]) == len(payload)
     ref = cbor2.loads(payload)
-    assert ref == [1, 4, first, dropped, readings]
+    assert ref[:5] == [1, 4, first, dropped, len(readings)]
     assert cbor.loads(payload) == ref
     kind, fields = P.parse_message(ref)
-    assert kind == P.BATCH and fields == (first, dropped, readings)
+    assert kind == P.BATCH and fields[:3] == (first, dropped, len(readings))
+    # the gateway's RFC 8428 resolution, split by the declared count, gives every reading back in seq order
+    rows = batch_readings(fields[2], fields[3])
+    assert len(rows) == len(readings)
+    for (t, tc, hc), (temp, hum) in zip(readings, rows):
+        assert temp["n"] == "AYa9Qk:T" and temp["u"] == "Cel" and hum["n"] == "AYa9Qk:RH" and hum["u"] == "%RH"
+        assert temp["t"] == hum["t"] == t
+        assert round(temp["v"] * 100) == tc and round(hum["v"] * 100) == hc
 
 
 json_like = st.recursive(
@@ -84,10 +88,42 @@ def test_frame_length_accepts_only_1_to_max(data):
     assert len(data) == 2 and 1 <= n <= P.MAX_FRAME
 
 
-def test_senml_json_conversion():
-    from tools.gateway import senml_json
+def test_senml_resolution_rfc8428():
+    from tools.gateway import batch_readings, senml_resolve
 
-    assert senml_json([{-2: "urn:x:", -3: 5, 0: "T", 1: "Cel", 2: 21.5}, {0: "blob", 8: b"\xff\x00"}]) == [
-        {"bn": "urn:x:", "bt": 5, "n": "T", "u": "Cel", "v": 21.5}, {"n": "blob", "vd": "_wA"}]
-    with pytest.raises(P.ProtocolError):
-        senml_json([{2: [1, 2]}])
+    recs = senml_resolve([{-1: 10, -2: "urn:x:", -3: 1764170000, -4: "Cel", -5: 20, 0: "T", 2: 1.5},
+                          {0: "T", 6: 60, 2: -1}, {0: "s", 1: "%RH", 3: "ok"}, {0: "blob", 8: b"\xff\x00"},
+                          {-2: "", 0: "rel", 6: -5, 2: 1, "extra": 1}], now=1800000000)
+    assert recs == [
+        {"n": "urn:x:T", "u": "Cel", "v": 21.5, "t": 1764170000},
+        {"n": "urn:x:T", "u": "Cel", "v": 19, "t": 1764170060},
+        {"n": "urn:x:s", "u": "%RH", "vs": "ok", "t": 1764170000},
+        {"n": "urn:x:blob", "u": "Cel", "vd": "_wA", "t": 1764170000},
+        {"n": "rel", "u": "Cel", "v": 21, "t": 1764170000 - 5},
+    ]
+    assert senml_resolve([{0: "x", 2: 1, 6: -5}], now=1800000000) == [{"n": "x", "v": 1, "t": 1800000000 - 5}]
+    bad = [
+        [{2: [1, 2]}],                 # value not a number
+        [{0: "x", 2: 1, 3: "a"}],      # two values
+        [{0: "x"}],                    # no value
+        [{2: 1}],                      # no name
+        [{0: "-x", 2: 1}],             # bad first character
+        [{0: "x y", 2: 1}],            # bad character
+        [{0: "x", 2: 1, "must_": 1}],  # must-understand label
+        [{-1: 11, 0: "x", 2: 1}],      # bver
+        [{0: "x", 2: float("nan")}],
+        [{0: "x", 4: 1}],              # vb not bool
+        [],
+    ]
+    for b in bad:
+        with pytest.raises(P.ProtocolError):
+            senml_resolve(b)
+    two = [{-2: "d:", 0: "T", 2: 1}, {0: "T", 2: 2}, {0: "RH", 2: 3}, {0: "RH", 2: 4}]
+    assert [[r["n"] + str(r["v"]) for r in rd] for rd in batch_readings(2, two, now=0)] == [
+        ["d:T1", "d:RH3"], ["d:T2", "d:RH4"]]
+    with pytest.raises(P.ProtocolError, match="declares 3 readings but its pack resolves to 4 records"):
+        batch_readings(3, two)
+    interleaved = [{-2: "d:", 0: "T", 2: 1}, {0: "RH", 2: 3}, {0: "T", 2: 2}, {0: "RH", 2: 4}]
+    with pytest.raises(P.ProtocolError, match="record 1 is 'd:RH', not 'd:T'"):
+        batch_readings(2, interleaved)  # sections per quantity, not records per reading
+    assert len(batch_readings(1, interleaved, now=0)[0]) == 4  # one reading may carry any records

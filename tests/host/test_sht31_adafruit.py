@@ -6,9 +6,8 @@ locks the bus) runs unmodified against the busio view of SimI2C. It sleeps with 
 time.sleep, so the chip uses a RealClock (advance_us skips long waits).
 """
 
+import adafruit_sht31d  # the test extra installs it; missing it is a failure, not a skip
 import pytest
-
-adafruit_sht31d = pytest.importorskip("adafruit_sht31d")
 
 from sensors.adafruit import AdafruitSHT31D
 from sensors.sht31 import (
