@@ -168,6 +168,7 @@ class Relay:
                 if u.done and u.readings_records == d.readings_records + 1:  # batches are acked, close is not
                     up["readings"] -= u.last_record
                     up["close"] = up.get("close", 0) + u.last_record
+            up["_batches"] = sum(d.readings_records for _, d in self.pairs)  # acks = batches
             return up, down, len(self.pairs)
 
     def close(self):
@@ -271,6 +272,7 @@ def reading_line(i, count, row):
 
 
 def summary_lines(n, elapsed, up, down, conns):
+    batches = up.pop("_batches", 0)
     total_up, total_down = sum(up.values()), sum(down.values())
     lines = ["summary: %d reading%s in %.1f s over %d connection%s" % (
         n, "" if n == 1 else "s", elapsed, conns, "" if conns == 1 else "s")]
@@ -285,6 +287,10 @@ def summary_lines(n, elapsed, up, down, conns):
     if n:
         lines.append("  per reading:   %.1f bytes of batches device->gateway, %.1f bytes of acks back" % (
             up.get("readings", 0) / n, down.get("readings", 0) / n))
+        if batches:
+            lines.append("  (%d batch%s, %.1f readings per batch: a reading goes out as soon as it is measured; "
+                         "batches grow when readings come faster than the link)" % (
+                             batches, "" if batches == 1 else "es", n / batches))
         lines.append("  per reading, everything included (handshake, attestation, both ways): %.1f bytes" % (
             (total_up + total_down) / n))
     return lines
