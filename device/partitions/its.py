@@ -55,7 +55,8 @@ DEFAULT_MAX_ASSETS = 10
 _root = None
 _max_size = DEFAULT_MAX_ASSET_SIZE
 _max_assets = DEFAULT_MAX_ASSETS
-_names = set()  # asset files present
+_count = 0  # asset files present (no per-asset object in RAM: on MicroPython a set of name strings
+# scattered small long-lived objects over the heap and fragmented it until large allocations failed)
 _faults = {"fail_next_write": False}
 
 
@@ -76,28 +77,28 @@ def _exists(path):
 
 def init(config):
     """Open (or create) the storage root; finish or discard writes a power loss interrupted."""
-    global _root, _max_size, _max_assets
+    global _root, _max_size, _max_assets, _count
     _root = config.get("storage_root") or "/its"
     _max_size = config.get("its_max_asset_size", DEFAULT_MAX_ASSET_SIZE)
     _max_assets = config.get("its_max_assets", DEFAULT_MAX_ASSETS)
     _faults["fail_next_write"] = False
     if not _is_dir(_root):
         os.mkdir(_root)
-    _names.clear()
+    _count = 0
     entries = os.listdir(_root)
     for fn in entries:
         if fn.endswith(".tmp"):
             final = fn[:-4]
             if final not in entries and _parse(_read_file(_root + "/" + fn), fn[:-4]) is not None:
                 os.rename(_root + "/" + fn, _root + "/" + final)  # the rename itself was interrupted
-                _names.add(final)
+                _count += 1
             else:
                 try:
                     os.remove(_root + "/" + fn)
                 except OSError:  # not a file (a folder someone made): not ours, left alone
                     pass
         elif _is_asset_name(fn):
-            _names.add(fn)
+            _count += 1
 
 
 def _is_asset_name(fn):
@@ -155,7 +156,7 @@ def _parse(raw, name):
 
 def _load(name):
     """(status, flags, data)."""
-    if name not in _names:
+    if not _exists(_root + "/" + name):
         return psa.PSA_ERROR_DOES_NOT_EXIST, 0, b""
     got = _parse(_read_file(_root + "/" + name), name)
     if got is None:
@@ -163,7 +164,8 @@ def _load(name):
     return psa.PSA_SUCCESS, got[0], got[1]
 
 
-def _store(name, flags, data):
+def _store(name, flags, data, new):
+    global _count
     header = _MAGIC + flags.to_bytes(4, "little") + len(data).to_bytes(4, "little")
     blob = header + data + _checksum(name, header, data)
     path = _root + "/" + name
@@ -182,7 +184,8 @@ def _store(name, flags, data):
             os.rename(tmp, path)
     except OSError:
         return psa.PSA_ERROR_STORAGE_FAILURE
-    _names.add(name)
+    if new:
+        _count += 1
     return psa.PSA_SUCCESS
 
 
@@ -206,15 +209,16 @@ def _set(msg):
     if size > _max_size:
         return psa.PSA_ERROR_INVALID_ARGUMENT
     name = asset_name(msg.client_id, uid)
-    if name in _names:
+    exists = _exists(_root + "/" + name)
+    if exists:
         status, old_flags, _ = _load(name)
         if status != psa.PSA_SUCCESS:
             return status
         if old_flags & _WRITE_ONCE:
             return psa.PSA_ERROR_NOT_PERMITTED
-    elif len(_names) >= _max_assets:
+    elif _count >= _max_assets:
         return psa.PSA_ERROR_INSUFFICIENT_STORAGE
-    return _store(name, flags, psa_read(msg, 1, size))
+    return _store(name, flags, psa_read(msg, 1, size), not exists)
 
 
 def _get(msg):
@@ -250,6 +254,7 @@ def _get_info(msg):
 
 
 def _remove(msg):
+    global _count
     uid = _uid(msg)
     if uid is None:
         return psa.PSA_ERROR_PROGRAMMER_ERROR
@@ -265,7 +270,7 @@ def _remove(msg):
         os.remove(_root + "/" + name)
     except OSError:
         return psa.PSA_ERROR_STORAGE_FAILURE
-    _names.discard(name)
+    _count -= 1
     return psa.PSA_SUCCESS
 
 
