@@ -104,6 +104,16 @@ def test_ccm_matches_cryptography(new_cipher, key, nonce, aad, pt, tag):
         ccm.decrypt(c, nonce, aad, bytes(bad), tag)
 
 
+@pytest.mark.parametrize("aad_len", [0xFEFF, 0xFF00])  # the last 2-byte and the first 6-byte AAD length encoding
+def test_ccm_long_aad_matches_cryptography(aad_len):
+    key, nonce = bytes(range(16)), bytes(range(12))
+    aad = bytes(i & 0xFF for i in range(aad_len))
+    c = aes.new(key, "pure")
+    want = AESCCM(key).encrypt(nonce, b"record", aad)
+    assert ccm.encrypt(c, nonce, aad, b"record") == want
+    assert ccm.decrypt(c, nonce, aad, want) == b"record"
+
+
 @SETTINGS
 @given(key=keys, nonce=st.one_of(st.just(12), st.integers(8, 64)).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
        aad=data, pt=data, tag=st.sampled_from((4, 8, 12, 13, 14, 15, 16)))

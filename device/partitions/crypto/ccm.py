@@ -19,32 +19,36 @@ def _check(nonce, tag_len):
         raise ValueError("CCM tag must be 4, 6, ..., 16 bytes")
 
 
-def _pad(n):
-    return bytes((16 - n % 16) % 16)
-
-
 def _cbc_mac(cipher, nonce, aad, msg, tag_len):
+    """CBC-MAC over B0 || encoded AAD || message, built in ONE zero-padded buffer (one CBC call)."""
     q = 15 - len(nonce)  # L: bytes of the message-length field
-    if len(msg) >> (8 * q):
+    m = len(msg)
+    if m >> (8 * q):
         raise ValueError("CCM message too long for this nonce length")
-    flags = (0x40 if aad else 0) | (((tag_len - 2) // 2) << 3) | (q - 1)
-    parts = [bytes((flags,)), bytes(nonce), len(msg).to_bytes(q, "big")]
-    if aad:
-        a = len(aad)
-        if a < 0xFF00:
-            parts.append(a.to_bytes(2, "big"))
-            n = 2
-        elif a >> 32 == 0:
-            parts.append(b"\xff\xfe" + a.to_bytes(4, "big"))
-            n = 6
+    a = len(aad) if aad else 0
+    if not a:
+        h = 0
+    elif a < 0xFF00:
+        h = 2
+    elif a >> 32 == 0:
+        h = 6
+    else:
+        h = 10
+    a_blocks = (h + a + 15) // 16
+    buf = bytearray(16 * (1 + a_blocks + (m + 15) // 16))  # the zero padding comes free
+    buf[0] = (0x40 if a else 0) | (((tag_len - 2) // 2) << 3) | (q - 1)
+    buf[1: 16 - q] = nonce
+    buf[16 - q: 16] = m.to_bytes(q, "big")
+    if a:
+        if h == 2:
+            buf[16:18] = a.to_bytes(2, "big")
         else:
-            parts.append(b"\xff\xff" + a.to_bytes(8, "big"))
-            n = 10
-        parts.append(bytes(aad))
-        parts.append(_pad(n + a))
-    parts.append(bytes(msg))
-    parts.append(_pad(len(msg)))
-    return cipher.cbc_mac(b"".join(parts))
+            buf[16:18] = b"\xff\xfe" if h == 6 else b"\xff\xff"
+            buf[18: 16 + h] = a.to_bytes(h - 2, "big")
+        buf[16 + h: 16 + h + a] = aad
+    off = 16 * (1 + a_blocks)
+    buf[off: off + m] = msg
+    return cipher.cbc_mac(buf)
 
 
 def _keystream(cipher, nonce, n):
