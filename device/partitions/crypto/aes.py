@@ -8,6 +8,8 @@
     c.cbc_encrypt(iv, data)          # no padding
     c.cbc_decrypt(iv, data)
     c.cbc_mac(data)                  # last block of CBC(iv=0, data): one CBC call
+    c.ecb_encrypt_into(buf)          # in place in a bytearray (no allocation on cryptolib)
+    c.cbc_mac_into(buf)              # the CBC-MAC of a bytearray, overwriting it (scratch buffers)
 
 Backends:
 - ``cryptolib`` (MicroPython): ECB and CBC in C; everything else (CTR, CCM, GCM) is built on them.
@@ -265,6 +267,13 @@ class _PureAES:
             self._encrypt_block(blk, 0, blk)
         return bytes(blk)
 
+    cbc_mac_into = cbc_mac
+
+    def ecb_encrypt_into(self, buf):
+        _check_blocks(buf)
+        for off in range(0, len(buf), 16):
+            self._encrypt_block(buf, off, buf)
+
 
 # ---------------------------------------------------------------------------------------------
 # MicroPython cryptolib: mode 1 = ECB, 2 = CBC; an object either encrypts or decrypts
@@ -276,10 +285,17 @@ class _CryptolibAES:
         self._key = bytes(key)
         self._enc = _cryptolib.aes(self._key, 1)
         self._dec = None
+        self._mac = None  # one CBC context for every CBC-MAC of this key (see cbc_mac_into)
+        self._chain = None
 
     def ecb_encrypt(self, data):
         _check_blocks(data)
         return self._enc.encrypt(data)
+
+    def ecb_encrypt_into(self, buf):
+        """Encrypt the blocks of the bytearray `buf` in place (no allocation)."""
+        _check_blocks(buf)
+        self._enc.encrypt(buf, buf)
 
     def ecb_decrypt(self, data):
         _check_blocks(data)
@@ -303,7 +319,28 @@ class _CryptolibAES:
         _check_blocks(data)
         if not data:
             return bytes(16)
-        return _cryptolib.aes(self._key, 2, bytes(16)).encrypt(data)[-16:]
+        return self.cbc_mac_into(bytearray(data))
+
+    def cbc_mac_into(self, buf):
+        """CBC-MAC (IV 0) of the bytearray `buf`, encrypting it in place (its contents are lost).
+
+        cryptolib's CBC object carries its chaining value from call to call, so one object serves
+        every MAC of this key: XORing the previous MAC (the chaining value it holds) into the first
+        block makes the chain start from zero again, with no new context (and key expansion) per MAC.
+        """
+        _check_blocks(buf)
+        if not buf:
+            return bytes(16)
+        m = self._mac
+        if m is None:
+            m = self._mac = _cryptolib.aes(self._key, 2, bytes(16))
+        elif self._chain is not None:
+            buf[:16] = (int.from_bytes(buf[:16], "big") ^ int.from_bytes(self._chain, "big")).to_bytes(16, "big")
+        self._chain = None  # if encrypt fails below, the chaining value is unknown: start over
+        m.encrypt(buf, buf)
+        t = bytes(buf[-16:])
+        self._chain = t
+        return t
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,6 +389,15 @@ class _AesioAES:
         if not data:
             return bytes(16)
         return self._cbc(bytes(16), data, False)[-16:]
+
+    cbc_mac_into = cbc_mac
+
+    def ecb_encrypt_into(self, buf):
+        _check_blocks(buf)
+        mv = memoryview(buf)
+        f = self._ecb.encrypt_into
+        for off in range(0, len(buf), 16):
+            f(bytes(mv[off: off + 16]), mv[off: off + 16])
 
 
 _CLASSES = {"pure": _PureAES}
