@@ -289,20 +289,31 @@ def psa_mac_verify(key, alg, data, mac):
 
 
 # --- AEAD ------------------------------------------------------------------------------------------
+def _aead_call(func, key, alg, nonce, additional_data, data, n):
+    # the record path of TLS: one out-vector sized for the exact result when the tag length is
+    # known (no second copy), the header packed here rather than through _call
+    buf = bytearray(n)
+    o = _psa.psa_outvec(buf, n)
+    status = _psa.psa_call(TFM_CRYPTO_HANDLE, _psa.PSA_IPC_CALL,
+                           (struct.pack(HEADER_FORMAT, func, len(nonce), key & 0xFFFFFFFF, alg & 0xFFFFFFFF, 0),
+                            bytes(nonce) + bytes(additional_data), data), (o,))
+    if status != _psa.PSA_SUCCESS:
+        raise _psa.PSAError(status)
+    return bytes(buf) if o.len == n else bytes(buf[: o.len])
+
+
 def psa_aead_encrypt(key, alg, nonce, additional_data, plaintext):
     """ciphertext || tag."""
-    o = _out(len(plaintext) + PSA_AEAD_TAG_MAX_SIZE)
-    _call(TFM_CRYPTO_AEAD_ENCRYPT, (bytes(nonce) + bytes(additional_data), plaintext), (o,),
-          key=key, alg=alg, step=len(nonce))
-    return _got(o)
+    tag = (alg & PSA_ALG_AEAD_TAG_LENGTH_MASK) >> PSA_AEAD_TAG_LENGTH_OFFSET
+    return _aead_call(TFM_CRYPTO_AEAD_ENCRYPT, key, alg, nonce, additional_data, plaintext,
+                      len(plaintext) + (tag or PSA_AEAD_TAG_MAX_SIZE))
 
 
 def psa_aead_decrypt(key, alg, nonce, additional_data, ciphertext):
     """The plaintext; PSAError(PSA_ERROR_INVALID_SIGNATURE) when the tag does not verify."""
-    o = _out(max(len(ciphertext), 1))
-    _call(TFM_CRYPTO_AEAD_DECRYPT, (bytes(nonce) + bytes(additional_data), ciphertext), (o,),
-          key=key, alg=alg, step=len(nonce))
-    return _got(o)
+    tag = (alg & PSA_ALG_AEAD_TAG_LENGTH_MASK) >> PSA_AEAD_TAG_LENGTH_OFFSET
+    return _aead_call(TFM_CRYPTO_AEAD_DECRYPT, key, alg, nonce, additional_data, ciphertext,
+                      max(len(ciphertext) - tag, 1) if 4 <= tag <= 16 else max(len(ciphertext), 1))
 
 
 # --- unauthenticated cipher (AES-CBC without padding) ----------------------------------------------
