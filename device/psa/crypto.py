@@ -19,6 +19,8 @@ import struct
 from device.compat import const
 from device import psa as _psa
 
+_psa_call = _psa.psa_call  # (the backend is chosen inside psa_call, so binding it is safe)
+
 # --- algorithms (psa_algorithm_t) ---------------------------------------------------------------
 PSA_ALG_NONE = const(0)
 PSA_ALG_SHA_256 = const(0x02000009)
@@ -175,8 +177,8 @@ psa_key_attributes_t = KeyAttributes
 
 def _call(func, in_vecs=(), out_vecs=(), key=0, alg=0, op=0, step=0):
     hdr = struct.pack(HEADER_FORMAT, func, step, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, op)
-    status = _psa.psa_call(TFM_CRYPTO_HANDLE, _psa.PSA_IPC_CALL, (hdr,) + tuple(in_vecs), out_vecs)
-    if status != _psa.PSA_SUCCESS:
+    status = _psa_call(TFM_CRYPTO_HANDLE, 0, (hdr,) + tuple(in_vecs) if in_vecs else (hdr,), out_vecs)
+    if status:  # PSA_SUCCESS is 0
         raise _psa.PSAError(status)
 
 
@@ -294,10 +296,10 @@ def _aead_call(func, key, alg, nonce, additional_data, data, n):
     # known (no second copy), the header packed here rather than through _call
     buf = bytearray(n)
     o = _psa.psa_outvec(buf, n)
-    status = _psa.psa_call(TFM_CRYPTO_HANDLE, _psa.PSA_IPC_CALL,
-                           (struct.pack(HEADER_FORMAT, func, len(nonce), key & 0xFFFFFFFF, alg & 0xFFFFFFFF, 0),
-                            bytes(nonce) + bytes(additional_data), data), (o,))
-    if status != _psa.PSA_SUCCESS:
+    status = _psa_call(TFM_CRYPTO_HANDLE, 0,  # PSA_IPC_CALL
+                       (struct.pack(HEADER_FORMAT, func, len(nonce), key & 0xFFFFFFFF, alg & 0xFFFFFFFF, 0),
+                        bytes(nonce) + bytes(additional_data), data), (o,))
+    if status:
         raise _psa.PSAError(status)
     return bytes(buf) if o.len == n else bytes(buf[: o.len])
 

@@ -14,9 +14,11 @@ write beyond an out-vector's size, or touching a message after its reply is a
 programmer error of the partition: PSAProgrammerError.
 """
 
-from device.psa import PSAProgrammerError, PSA_IPC_CALL
+from device.compat import const
+from device.psa import PSAProgrammerError
 
-_MAX_IOVEC = 4
+_MAX_IOVEC = const(4)
+_IPC_CALL = const(0)  # PSA_IPC_CALL
 
 
 class Message:
@@ -56,7 +58,7 @@ class Message:
 def _check(msg, idx):
     if msg.__class__ is not Message or not msg.live:
         raise PSAProgrammerError("not a live message")
-    if msg.type < PSA_IPC_CALL:
+    if msg.type < _IPC_CALL:
         raise PSAProgrammerError("connect/disconnect messages carry no vectors")
     if idx.__class__ is not int or idx < 0 or idx >= _MAX_IOVEC:
         raise PSAProgrammerError("vector index out of range: %r" % (idx,))

@@ -21,15 +21,16 @@ partition is running carries that partition's pid.
 import sys
 
 from device import psa
+from device.compat import const
 from device.psa import PSAProgrammerError
 from device.psa.service import Message
 
-_STATIC = 0x40000000  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
-_MAX_STATELESS = 32
-_MAX_IOVEC = 4
-_MAX_FAULTS = 8
-_CALL_TYPE_MAX = 0x7FFF
-_CONNECTION_REFUSED = -130
+_STATIC = const(0x40000000)  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
+_MAX_STATELESS = const(32)
+_MAX_IOVEC = const(4)
+_MAX_FAULTS = const(8)
+_CALL_TYPE_MAX = const(0x7FFF)
+_CONNECTION_REFUSED = const(-130)
 _outvec = psa.psa_outvec
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
