@@ -7,7 +7,7 @@ One "seal" is what a TLS_PSK_WITH_AES_128_CCM record costs: a 12-byte nonce, 13 
 time.ticks_us; the figure is the median µs per seal over `runs` runs (the minimum is printed beside it).
 Rows: the primitive on each AES backend the runtime has (MicroPython: cryptolib and pure Python), then the
 whole path a TLS engine uses: psa_aead_encrypt through the crypto partition (psa_call, key store, default
-backend). Also the GCM key setup (H and the 4-bit GHASH tables) and a TLS 1.2 master-secret derivation
+backend). Also the GCM key setup (H and the two nibble tables of GHASH) and a TLS 1.2 master-secret derivation
 (PSK_TO_MS, 5 psa_calls). The MicroPython figures come from the `micropython` command of the test lane.
 """
 
@@ -119,8 +119,9 @@ header), µs per seal, median and minimum of %d runs of %d seals, in-process on 
 test lane (`-X heapsize=%s`)%s. Rows: the primitive on each AES backend the runtime has (MicroPython: `cryptolib`
 and pure Python), then the whole path a TLS engine uses: `psa_aead_encrypt` through the crypto partition
 (psa_call, key store, default backend); also the GCM key setup and a TLS 1.2 master-secret derivation. GCM's
-GHASH runs in Python whatever the AES backend (Shoup's 4-bit tables), while with `cryptolib` a CCM record is a
-handful of C calls (one CBC call for the CBC-MAC, one ECB call for the counter blocks). The minimum column shows
+GHASH runs in Python whatever the AES backend (a carry-less product a byte per step from two 16-entry nibble
+tables, one reduction per block), while with `cryptolib` a CCM record is a handful of C calls (one in-place
+CBC call on the key's cached CBC context for the CBC-MAC, one in-place ECB call for the counter blocks). The minimum column shows
 what a quiet run achieves. No board figures (unmeasured)."""
 
 RATIOS = (  # (what, numerator row, denominator row), rows as (runtime, op, backend); medians

@@ -14,7 +14,8 @@ each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `
 runs only the ITS and crypto partitions instead of the default set). wire: the same
 with N_RECORDS records (0 = handshake and close only), prints "OK". mem: heap used by the
 secure world, the TLS engine's code and one open connection ("MEM world|code|connection <bytes>").
-cost: microseconds per psa_call, per partition AEAD of 64 bytes and per engine seal ("COST ...").
+cost: microseconds per psa_call, per partition AEAD of 64 bytes and per engine seal, bytes allocated
+by a psa_call and by a seal, psa_calls in one handshake ("COST ...").
 """
 
 import gc
@@ -77,20 +78,60 @@ def mem(addr, identity, psk, suite):
     print("MEM connection %d" % (conn - code))
 
 
-def cost():
-    """Where a record's time goes: one psa_call round trip, the partition's AEAD, the engine's seal."""
+class _Counting:
+    """A psa backend that counts the calls it passes on (psa_calls per handshake)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = 0
+
+    def version(self, sid):
+        return self.inner.version(sid)
+
+    def connect(self, sid, version):
+        self.calls += 1
+        return self.inner.connect(sid, version)
+
+    def call(self, handle, type, in_vec=(), out_vec=()):
+        self.calls += 1
+        return self.inner.call(handle, type, in_vec, out_vec)
+
+    def close(self, handle):
+        self.calls += 1
+        return self.inner.close(handle)
+
+
+def _alloc(fn, n=20):
+    """Bytes allocated per call of fn (GC off while counting, so nothing is reclaimed meanwhile)."""
+    fn()
+    gc.collect()
+    gc.disable()
+    try:
+        a = gc.mem_alloc()
+        for _ in range(n):
+            fn()
+        return (gc.mem_alloc() - a) // n
+    finally:
+        gc.enable()
+
+
+def cost(addr, identity, psk, suite):
+    """Where a record's time goes: one psa_call round trip, the partition's AEAD, the engine's seal;
+    the bytes each allocates; and the psa_calls of one handshake (and of handshake + close)."""
+    from device import psa
     from device.psa import crypto
     from device.tls import keys
 
     n = 300
-    psk = keys.import_psk(b"k" * 16)
+    key = keys.import_psk(b"k" * 16)
     t0 = time.ticks_us()
     for _ in range(n):
-        crypto.psa_get_key_attributes(psk)  # about the smallest call there is
+        crypto.psa_get_key_attributes(key)  # about the smallest call there is
     print("COST psa_call %d" % (time.ticks_diff(time.ticks_us(), t0) // n))
-    ms = keys.master_secret(psk, bytes(32), bytes(32))
-    for name, suite in (("ccm", 0xC0A4), ("gcm", 0x00A8)):
-        p = keys.record_protection(ms, suite, bytes(32), bytes(32))
+    print("COST alloc_psa_call %d" % _alloc(lambda: crypto.psa_get_key_attributes(key)))
+    ms = keys.master_secret(key, bytes(32), bytes(32))
+    for name, s in (("ccm", 0xC0A4), ("gcm", 0x00A8)):
+        p = keys.record_protection(ms, s, bytes(32), bytes(32))
         pt = b"x" * 64
         t0 = time.ticks_us()
         for _ in range(n):
@@ -100,9 +141,19 @@ def cost():
         for _ in range(n):
             p.seal(23, pt)
         print("COST seal_%s %d" % (name, time.ticks_diff(time.ticks_us(), t0) // n))
+        print("COST alloc_seal_%s %d" % (name, _alloc(lambda: p.seal(23, pt), 3)))
         p.destroy()
     keys.destroy(ms)
-    keys.destroy(psk)
+    keys.destroy(key)
+    counting = _Counting(psa.backend())
+    prev = psa.set_backend(counting)
+    try:
+        t = connect(addr, identity, psk, suite, "engine")
+        print("COST calls_handshake %d" % counting.calls)
+        t.close()
+        print("COST calls_handshake_close %d" % counting.calls)
+    finally:
+        psa.set_backend(prev)
 
 
 def imports(step):
@@ -129,7 +180,7 @@ def main(argv):
     identity = identity.encode()
     psk = _unhex(psk_hex)
     if mode == "cost":
-        cost()
+        cost(addr, identity, psk, suite)
     elif mode == "mem":
         mem(addr, identity, psk, suite)
     elif mode == "compare":

@@ -19,6 +19,8 @@ import struct
 from device.compat import const
 from device import psa as _psa
 
+_psa_call = _psa.psa_call  # (the backend is chosen inside psa_call, so binding it is safe)
+
 # --- algorithms (psa_algorithm_t) ---------------------------------------------------------------
 PSA_ALG_NONE = const(0)
 PSA_ALG_SHA_256 = const(0x02000009)
@@ -175,8 +177,8 @@ psa_key_attributes_t = KeyAttributes
 
 def _call(func, in_vecs=(), out_vecs=(), key=0, alg=0, op=0, step=0):
     hdr = struct.pack(HEADER_FORMAT, func, step, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, op)
-    status = _psa.psa_call(TFM_CRYPTO_HANDLE, _psa.PSA_IPC_CALL, (hdr,) + tuple(in_vecs), out_vecs)
-    if status != _psa.PSA_SUCCESS:
+    status = _psa_call(TFM_CRYPTO_HANDLE, 0, (hdr,) + tuple(in_vecs) if in_vecs else (hdr,), out_vecs)
+    if status:  # PSA_SUCCESS is 0
         raise _psa.PSAError(status)
 
 
@@ -289,20 +291,31 @@ def psa_mac_verify(key, alg, data, mac):
 
 
 # --- AEAD ------------------------------------------------------------------------------------------
+def _aead_call(func, key, alg, nonce, additional_data, data, n):
+    # the record path of TLS: one out-vector sized for the exact result when the tag length is
+    # known (no second copy), the header packed here rather than through _call
+    buf = bytearray(n)
+    o = _psa.psa_outvec(buf, n)
+    status = _psa_call(TFM_CRYPTO_HANDLE, 0,  # PSA_IPC_CALL
+                       (struct.pack(HEADER_FORMAT, func, len(nonce), key & 0xFFFFFFFF, alg & 0xFFFFFFFF, 0),
+                        bytes(nonce) + bytes(additional_data), data), (o,))
+    if status:
+        raise _psa.PSAError(status)
+    return bytes(buf) if o.len == n else bytes(buf[: o.len])
+
+
 def psa_aead_encrypt(key, alg, nonce, additional_data, plaintext):
     """ciphertext || tag."""
-    o = _out(len(plaintext) + PSA_AEAD_TAG_MAX_SIZE)
-    _call(TFM_CRYPTO_AEAD_ENCRYPT, (bytes(nonce) + bytes(additional_data), plaintext), (o,),
-          key=key, alg=alg, step=len(nonce))
-    return _got(o)
+    tag = (alg & PSA_ALG_AEAD_TAG_LENGTH_MASK) >> PSA_AEAD_TAG_LENGTH_OFFSET
+    return _aead_call(TFM_CRYPTO_AEAD_ENCRYPT, key, alg, nonce, additional_data, plaintext,
+                      len(plaintext) + (tag or PSA_AEAD_TAG_MAX_SIZE))
 
 
 def psa_aead_decrypt(key, alg, nonce, additional_data, ciphertext):
     """The plaintext; PSAError(PSA_ERROR_INVALID_SIGNATURE) when the tag does not verify."""
-    o = _out(max(len(ciphertext), 1))
-    _call(TFM_CRYPTO_AEAD_DECRYPT, (bytes(nonce) + bytes(additional_data), ciphertext), (o,),
-          key=key, alg=alg, step=len(nonce))
-    return _got(o)
+    tag = (alg & PSA_ALG_AEAD_TAG_LENGTH_MASK) >> PSA_AEAD_TAG_LENGTH_OFFSET
+    return _aead_call(TFM_CRYPTO_AEAD_DECRYPT, key, alg, nonce, additional_data, ciphertext,
+                      max(len(ciphertext) - tag, 1) if 4 <= tag <= 16 else max(len(ciphertext), 1))
 
 
 # --- unauthenticated cipher (AES-CBC without padding) ----------------------------------------------

@@ -14,59 +14,69 @@ write beyond an out-vector's size, or touching a message after its reply is a
 programmer error of the partition: PSAProgrammerError.
 """
 
-from device.psa import PSAProgrammerError, PSA_IPC_CALL
+from device.compat import const
+from device.psa import PSAProgrammerError
 
-_MAX_IOVEC = 4
+_MAX_IOVEC = const(4)
+_IPC_CALL = const(0)  # PSA_IPC_CALL
 
 
 class Message:
-    """psa_msg_t. Created by the SPM for one delivery; dead once the service function returns."""
+    """psa_msg_t. Created by the SPM for one delivery; dead once the service function returns.
 
-    def __init__(self, type, handle, client_id, rhandle, ins, outs):
+    ins: the SPM's copies of the in-vectors (bytes). outs: (caller's buffer, size) pairs; writes
+    land there only through psa_write. The SPM passes in_size/out_size and bare buffers itself
+    (it has just measured them); other callers (tests) give the pairs.
+    """
+
+    def __init__(self, type, handle, client_id, rhandle, ins, outs, in_size=None, out_size=None):
         self.type = type
         self.handle = handle
         self.client_id = client_id
         self.rhandle = rhandle
-        # copies of the in-vectors (bytes or a private copy of a mutable buffer)
         self._in = ins
-        sizes = [0, 0, 0, 0]
-        i = 0
-        for v in ins:
-            sizes[i] = len(v)
-            i += 1
-        self.in_size = sizes
-        self._in_pos = [0, 0, 0, 0]
-        # out-vectors: (caller's buffer, size); writes land there only through psa_write
-        self._out = outs
-        sizes = [0, 0, 0, 0]
-        i = 0
-        for o in outs:
-            sizes[i] = o[1]
-            i += 1
-        self.out_size = sizes
-        self.written = [0, 0, 0, 0]
+        if in_size is None:
+            in_size = [0, 0, 0, 0]
+            i = 0
+            for v in ins:
+                in_size[i] = len(v)
+                i += 1
+        self.in_size = in_size
+        if out_size is None:
+            out_size = [0, 0, 0, 0]
+            bufs = []
+            for o in outs:
+                out_size[len(bufs)] = o[1]
+                bufs.append(o[0])
+            outs = bufs
+        self._out = outs  # the caller's buffers
+        self.out_size = out_size
+        self._pos = [0, 0, 0, 0, 0, 0, 0, 0]  # read position of in-vectors 0..3, bytes written to out 0..3
         self.live = True
 
 
 def _check(msg, idx):
-    if not isinstance(msg, Message) or not msg.live:
+    if msg.__class__ is not Message or not msg.live:
         raise PSAProgrammerError("not a live message")
-    if msg.type < PSA_IPC_CALL:
+    if msg.type < _IPC_CALL:
         raise PSAProgrammerError("connect/disconnect messages carry no vectors")
-    if not isinstance(idx, int) or idx < 0 or idx >= _MAX_IOVEC:
+    if idx.__class__ is not int or idx < 0 or idx >= _MAX_IOVEC:
         raise PSAProgrammerError("vector index out of range: %r" % (idx,))
 
 
 def psa_read(msg, invec_idx, num_bytes):
     """Copy up to num_bytes from in-vector invec_idx (from where the last read/skip stopped)."""
     _check(msg, invec_idx)
-    if not isinstance(num_bytes, int) or num_bytes < 0:
+    if num_bytes.__class__ is not int or num_bytes < 0:
         raise PSAProgrammerError("psa_read: bad length %r" % (num_bytes,))
-    pos = msg._in_pos[invec_idx]
-    n = min(num_bytes, msg.in_size[invec_idx] - pos)
+    p = msg._pos
+    pos = p[invec_idx]
+    n = msg.in_size[invec_idx] - pos
+    if num_bytes < n:
+        n = num_bytes
     if n <= 0:
         return b""
-    msg._in_pos[invec_idx] = pos + n
+    p[invec_idx] = pos + n
     v = msg._in[invec_idx]
     if n == len(v):  # the whole vector: the SPM's own immutable copy serves, no second copy
         return v
@@ -76,13 +86,14 @@ def psa_read(msg, invec_idx, num_bytes):
 def psa_skip(msg, invec_idx, num_bytes):
     """Skip up to num_bytes of in-vector invec_idx; returns the number skipped."""
     _check(msg, invec_idx)
-    if not isinstance(num_bytes, int) or num_bytes < 0:
+    if num_bytes.__class__ is not int or num_bytes < 0:
         raise PSAProgrammerError("psa_skip: bad length %r" % (num_bytes,))
-    pos = msg._in_pos[invec_idx]
+    p = msg._pos
+    pos = p[invec_idx]
     n = min(num_bytes, msg.in_size[invec_idx] - pos)
     if n <= 0:
         return 0
-    msg._in_pos[invec_idx] = pos + n
+    p[invec_idx] = pos + n
     return n
 
 
@@ -90,18 +101,19 @@ def psa_write(msg, outvec_idx, data):
     """Append data to out-vector outvec_idx. Beyond its size: PSAProgrammerError (the partition's error)."""
     _check(msg, outvec_idx)
     n = len(data)
-    pos = msg.written[outvec_idx]
+    p = msg._pos
+    pos = p[4 + outvec_idx]
     if pos + n > msg.out_size[outvec_idx]:
         raise PSAProgrammerError(
             "psa_write beyond out-vector %d: %d + %d > %d" % (outvec_idx, pos, n, msg.out_size[outvec_idx])
         )
     if n:
-        msg._out[outvec_idx][0][pos : pos + n] = data
-        msg.written[outvec_idx] = pos + n
+        msg._out[outvec_idx][pos : pos + n] = data
+        p[4 + outvec_idx] = pos + n
 
 
 def psa_set_rhandle(msg, rhandle):
     """Attach a partition-private value to the connection (seen as msg.rhandle in later messages)."""
-    if not isinstance(msg, Message) or not msg.live:
+    if msg.__class__ is not Message or not msg.live:
         raise PSAProgrammerError("not a live message")
     msg.rhandle = rhandle

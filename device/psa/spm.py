@@ -21,15 +21,16 @@ partition is running carries that partition's pid.
 import sys
 
 from device import psa
+from device.compat import const
 from device.psa import PSAProgrammerError
 from device.psa.service import Message
 
-_STATIC = 0x40000000  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
-_MAX_STATELESS = 32
-_MAX_IOVEC = 4
-_MAX_FAULTS = 8
-_CALL_TYPE_MAX = 0x7FFF
-_CONNECTION_REFUSED = -130
+_STATIC = const(0x40000000)  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
+_MAX_STATELESS = const(32)
+_MAX_IOVEC = const(4)
+_MAX_FAULTS = const(8)
+_CALL_TYPE_MAX = const(0x7FFF)
+_CONNECTION_REFUSED = const(-130)
 _outvec = psa.psa_outvec
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
@@ -239,6 +240,7 @@ class SPM:
         if n_in + n_out > _MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
         ins = []
+        in_size = [0, 0, 0, 0]
         for v in in_vec:
             if v.__class__ is not bytes:
                 if v is None:
@@ -247,26 +249,31 @@ class SPM:
                     v = bytes(v)  # the partition sees a copy, never the caller's buffer
                 elif not isinstance(v, bytes):
                     raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (v.__class__,))
+            in_size[len(ins)] = len(v)
             ins.append(v)
         outs = []
+        out_size = [0, 0, 0, 0]
         for ov in out_vec:
-            if not isinstance(ov, _outvec):
+            if ov.__class__ is not _outvec and not isinstance(ov, _outvec):
                 raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
             b = ov.base
             n = ov.len
-            if isinstance(b, bytes) or not isinstance(b, (bytearray, memoryview)):
+            if b.__class__ is not bytearray and (isinstance(b, bytes) or not isinstance(b, (bytearray, memoryview))):
                 raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
             if n.__class__ is not int or n < 0 or n > len(b):
                 raise PSAProgrammerError("psa_call: out-vector len outside its buffer")
-            outs.append((b, n))
-        msg = Message(type, handle, self.client_id(), conn.rhandle if conn else None, ins, outs)
+            out_size[len(outs)] = n
+            outs.append(b)
+        r = self._running
+        msg = Message(type, handle, r[-1].pid if r else self.ns_client_id, conn.rhandle if conn else None,
+                      ins, outs, in_size, out_size)
         status = self._deliver(s, msg)
         if conn is not None:
             conn.rhandle = msg.rhandle
         if n_out:
-            w = msg.written
+            w = msg._pos
             for i in range(n_out):
-                out_vec[i].len = w[i]
+                out_vec[i].len = w[4 + i]
         return status
 
     def close(self, handle):

@@ -16,13 +16,15 @@ the PSK, the master secret and the session keys are key ids of the crypto partit
   AES-128-CBC-HMAC-SHA256 (encrypt_then_mac, RFC 7366, or classic MAC-then-encrypt).
 """
 
+import struct
+
 from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
 from device.tls import suites as _suites
 from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
 
-_TLS12 = b"\x03\x03"
+_pack = struct.pack
 _MAC_LEN = const(32)
 _BLOCK = const(16)
 
@@ -148,7 +150,8 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
 
 
 def _header(seq, ctype, length):
-    return seq.to_bytes(8, "big") + bytes((ctype,)) + _TLS12 + length.to_bytes(2, "big")
+    """seq_num || type || version || length: the AEAD additional data / MAC header (RFC 5246 §6.2.3)."""
+    return _pack(">QBHH", seq, ctype, 0x0303, length)
 
 
 class AEADRecords:

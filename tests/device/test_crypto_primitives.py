@@ -130,6 +130,25 @@ def test_ccm_sp800_38c_examples_and_sixteen_byte_tag():
             assert ccm.decrypt(c, nonce, aad, H(want), t) == pt
 
 
+def test_one_cipher_object_serves_many_macs_and_ccm_records():
+    # the cryptolib backend keeps one CBC context per key and restarts its chain for every MAC:
+    # interleaved CBC-MACs, CCM seals and opens on ONE object must equal fresh objects' results
+    key = _rng(0x40, 0x50)
+    for backend in aes.BACKENDS:
+        c = aes.new(key, backend)
+        for i in range(4):
+            data = bytes((i + j) & 0xFF for j in range(16 * (i + 1)))
+            fresh = aes.new(key, backend)
+            assert c.cbc_mac(data) == fresh.cbc_mac(data) == fresh.cbc_encrypt(bytes(16), data)[-16:], backend
+            nonce = bytes((i,)) * 12
+            sealed = ccm.encrypt(c, nonce, b"aad", data[: 5 * i + 3], 16)
+            assert sealed == ccm.encrypt(aes.new(key, backend), nonce, b"aad", data[: 5 * i + 3], 16), backend
+            assert ccm.decrypt(c, nonce, b"aad", sealed, 16) == data[: 5 * i + 3]
+            buf = bytearray(data)
+            c.ecb_encrypt_into(buf)
+            assert bytes(buf) == fresh.ecb_encrypt(data), backend
+
+
 def test_ccm_rejects_tampering_and_bad_parameters():
     c = aes.new(_rng(0x40, 0x50))
     sealed = bytearray(ccm.encrypt(c, _rng(0, 12), b"hdr", b"payload", 16))

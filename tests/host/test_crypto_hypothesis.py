@@ -229,3 +229,13 @@ def test_partition_prf_and_psk_to_ms_match_direct_computation(secure_world, psk,
     got = C.psa_key_derivation_output_bytes(op, n // 2) + C.psa_key_derivation_output_bytes(op, n - n // 2)
     C.psa_key_derivation_abort(op)
     assert got == p_sha256(ms, label + seed, n)
+
+
+@pytest.mark.parametrize("n", [4080, 4097, 16384])  # 255, 256+ and 1024 counter blocks: the 2-byte counter path
+def test_ccm_long_message_matches_cryptography(n):
+    key, nonce = bytes(range(16)), bytes(range(3, 15))
+    pt = bytes((7 * i) & 0xFF for i in range(n))
+    c = aes.new(key, "pure")
+    want = AESCCM(key).encrypt(nonce, pt, b"hdr")
+    assert ccm.encrypt(c, nonce, b"hdr", pt) == want
+    assert ccm.decrypt(c, nonce, b"hdr", want) == pt

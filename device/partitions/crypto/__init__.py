@@ -65,10 +65,16 @@ def init(config):
     service.reset()
 
 
-def tfm_crypto_sfn(msg):
-    from device.partitions.crypto import service
+_dispatch = None  # service.dispatch, imported on the first call (provisioning code does not need it)
 
-    return service.dispatch(msg)
+
+def tfm_crypto_sfn(msg):
+    global _dispatch
+    if _dispatch is None:
+        from device.partitions.crypto import service
+
+        _dispatch = service.dispatch
+    return _dispatch(msg)
 
 
 def provision_key(key_id, key_type, bits, usage, alg, data, owner):

@@ -8,12 +8,15 @@
     c.cbc_encrypt(iv, data)          # no padding
     c.cbc_decrypt(iv, data)
     c.cbc_mac(data)                  # last block of CBC(iv=0, data): one CBC call
+    c.ecb_encrypt_into(buf)          # in place in a bytearray (no allocation on cryptolib)
+    c.cbc_mac_into(buf)              # the CBC-MAC of a bytearray, overwriting it (scratch buffers)
 
 Backends:
 - ``cryptolib`` (MicroPython): ECB and CBC in C; everything else (CTR, CCM, GCM) is built on them.
   AES-128 and AES-256 only (its mbedTLS/axTLS glue rejects 24-byte keys).
 - ``aesio`` (CircuitPython): ECB one block per call, CBC in one call.
-- ``pure``: a table-driven pure-Python AES (T-tables as Python ints), works everywhere.
+- ``pure``: a table-driven pure-Python AES (T-tables as Python ints), works everywhere. It lives in
+  ``aes_pure`` and is imported on first use: with cryptolib or aesio present its code never loads.
 
 ``BACKENDS`` lists the backends importable on this runtime, best first. Also the helpers the
 modes share: ``xor(a, b)`` (one int XOR, no per-byte loop) and ``compare_digest(a, b)``.
@@ -78,195 +81,6 @@ def _check_blocks(data):
 
 
 # ---------------------------------------------------------------------------------------------
-# pure Python: T-table AES, tables built once on first use
-_T = None  # (sbox, inv_sbox, te0..te3, td0..td3)
-
-
-def _tables():
-    global _T
-    if _T is not None:
-        return _T
-    sbox = bytearray(256)
-    inv = bytearray(256)
-    p = q = 1
-    while True:  # walk the multiplicative group with generator 3 (and its inverse)
-        p = p ^ ((p << 1) & 0xFF) ^ (0x1B if p & 0x80 else 0)
-        q ^= q << 1
-        q ^= q << 2
-        q ^= q << 4
-        q &= 0xFF
-        if q & 0x80:
-            q ^= 0x09
-        x = q ^ ((q << 1) | (q >> 7)) ^ ((q << 2) | (q >> 6)) ^ ((q << 3) | (q >> 5)) ^ ((q << 4) | (q >> 4))
-        sbox[p] = (x ^ 0x63) & 0xFF
-        if p == 1:
-            break
-    sbox[0] = 0x63
-    for i in range(256):
-        inv[sbox[i]] = i
-
-    def mul(a, b):
-        r = 0
-        while b:
-            if b & 1:
-                r ^= a
-            a = ((a << 1) ^ 0x11B) if a & 0x80 else (a << 1)
-            b >>= 1
-        return r
-
-    te0 = []
-    td0 = []
-    for i in range(256):
-        s = sbox[i]
-        te0.append((mul(s, 2) << 24) | (s << 16) | (s << 8) | mul(s, 3))
-        s = inv[i]
-        td0.append((mul(s, 14) << 24) | (mul(s, 9) << 16) | (mul(s, 13) << 8) | mul(s, 11))
-
-    def rot(t, n):
-        return [((v >> n) | (v << (32 - n))) & 0xFFFFFFFF for v in t]
-
-    _T = (bytes(sbox), bytes(inv), te0, rot(te0, 8), rot(te0, 16), rot(te0, 24),
-          td0, rot(td0, 8), rot(td0, 16), rot(td0, 24))
-    return _T
-
-
-class _PureAES:
-    name = "pure"
-
-    def __init__(self, key):
-        _check_key(key)
-        t = _tables()
-        sbox = t[0]
-        nk = len(key) // 4
-        self._nr = nr = nk + 6
-        w = [int.from_bytes(key[4 * i: 4 * i + 4], "big") for i in range(nk)]
-        rcon = 1
-        for i in range(nk, 4 * (nr + 1)):
-            v = w[i - 1]
-            if i % nk == 0:
-                v = ((v << 8) | (v >> 24)) & 0xFFFFFFFF
-                v = (sbox[v >> 24] << 24) | (sbox[(v >> 16) & 255] << 16) | (sbox[(v >> 8) & 255] << 8) | sbox[v & 255]
-                v ^= rcon << 24
-                rcon = ((rcon << 1) ^ 0x11B) if rcon & 0x80 else (rcon << 1)
-            elif nk > 6 and i % nk == 4:
-                v = (sbox[v >> 24] << 24) | (sbox[(v >> 16) & 255] << 16) | (sbox[(v >> 8) & 255] << 8) | sbox[v & 255]
-            w.append(w[i - nk] ^ v)
-        self._ek = w
-        self._dk = None
-
-    def _dec_keys(self):
-        t = _tables()
-        sbox, td0, td1, td2, td3 = t[0], t[6], t[7], t[8], t[9]
-        nr = self._nr
-        ek = self._ek
-        dk = []
-        for r in range(nr, -1, -1):
-            for j in range(4):
-                v = ek[4 * r + j]
-                if 0 < r < nr:  # InvMixColumns of the round key (equivalent inverse cipher)
-                    v = td0[sbox[v >> 24]] ^ td1[sbox[(v >> 16) & 255]] ^ td2[sbox[(v >> 8) & 255]] ^ td3[sbox[v & 255]]
-                dk.append(v)
-        self._dk = dk
-        return dk
-
-    def _encrypt_block(self, b, off, out):
-        t = _T
-        sb, t0, t1, t2, t3 = t[0], t[2], t[3], t[4], t[5]
-        k = self._ek
-        s0 = int.from_bytes(b[off: off + 4], "big") ^ k[0]
-        s1 = int.from_bytes(b[off + 4: off + 8], "big") ^ k[1]
-        s2 = int.from_bytes(b[off + 8: off + 12], "big") ^ k[2]
-        s3 = int.from_bytes(b[off + 12: off + 16], "big") ^ k[3]
-        i = 4
-        for _ in range(self._nr - 1):
-            a0 = t0[s0 >> 24] ^ t1[(s1 >> 16) & 255] ^ t2[(s2 >> 8) & 255] ^ t3[s3 & 255] ^ k[i]
-            a1 = t0[s1 >> 24] ^ t1[(s2 >> 16) & 255] ^ t2[(s3 >> 8) & 255] ^ t3[s0 & 255] ^ k[i + 1]
-            a2 = t0[s2 >> 24] ^ t1[(s3 >> 16) & 255] ^ t2[(s0 >> 8) & 255] ^ t3[s1 & 255] ^ k[i + 2]
-            s3 = t0[s3 >> 24] ^ t1[(s0 >> 16) & 255] ^ t2[(s1 >> 8) & 255] ^ t3[s2 & 255] ^ k[i + 3]
-            s0, s1, s2 = a0, a1, a2
-            i += 4
-        out[off: off + 16] = (
-            ((sb[s0 >> 24] << 24) | (sb[(s1 >> 16) & 255] << 16) | (sb[(s2 >> 8) & 255] << 8) | sb[s3 & 255]) ^ k[i]
-        ).to_bytes(4, "big") + (
-            ((sb[s1 >> 24] << 24) | (sb[(s2 >> 16) & 255] << 16) | (sb[(s3 >> 8) & 255] << 8) | sb[s0 & 255]) ^ k[i + 1]
-        ).to_bytes(4, "big") + (
-            ((sb[s2 >> 24] << 24) | (sb[(s3 >> 16) & 255] << 16) | (sb[(s0 >> 8) & 255] << 8) | sb[s1 & 255]) ^ k[i + 2]
-        ).to_bytes(4, "big") + (
-            ((sb[s3 >> 24] << 24) | (sb[(s0 >> 16) & 255] << 16) | (sb[(s1 >> 8) & 255] << 8) | sb[s2 & 255]) ^ k[i + 3]
-        ).to_bytes(4, "big")
-
-    def _decrypt_block(self, b, off, out):
-        t = _T
-        ib, d0, d1, d2, d3 = t[1], t[6], t[7], t[8], t[9]
-        k = self._dk or self._dec_keys()
-        s0 = int.from_bytes(b[off: off + 4], "big") ^ k[0]
-        s1 = int.from_bytes(b[off + 4: off + 8], "big") ^ k[1]
-        s2 = int.from_bytes(b[off + 8: off + 12], "big") ^ k[2]
-        s3 = int.from_bytes(b[off + 12: off + 16], "big") ^ k[3]
-        i = 4
-        for _ in range(self._nr - 1):
-            a0 = d0[s0 >> 24] ^ d1[(s3 >> 16) & 255] ^ d2[(s2 >> 8) & 255] ^ d3[s1 & 255] ^ k[i]
-            a1 = d0[s1 >> 24] ^ d1[(s0 >> 16) & 255] ^ d2[(s3 >> 8) & 255] ^ d3[s2 & 255] ^ k[i + 1]
-            a2 = d0[s2 >> 24] ^ d1[(s1 >> 16) & 255] ^ d2[(s0 >> 8) & 255] ^ d3[s3 & 255] ^ k[i + 2]
-            s3 = d0[s3 >> 24] ^ d1[(s2 >> 16) & 255] ^ d2[(s1 >> 8) & 255] ^ d3[s0 & 255] ^ k[i + 3]
-            s0, s1, s2 = a0, a1, a2
-            i += 4
-        out[off: off + 16] = (
-            ((ib[s0 >> 24] << 24) | (ib[(s3 >> 16) & 255] << 16) | (ib[(s2 >> 8) & 255] << 8) | ib[s1 & 255]) ^ k[i]
-        ).to_bytes(4, "big") + (
-            ((ib[s1 >> 24] << 24) | (ib[(s0 >> 16) & 255] << 16) | (ib[(s3 >> 8) & 255] << 8) | ib[s2 & 255]) ^ k[i + 1]
-        ).to_bytes(4, "big") + (
-            ((ib[s2 >> 24] << 24) | (ib[(s1 >> 16) & 255] << 16) | (ib[(s0 >> 8) & 255] << 8) | ib[s3 & 255]) ^ k[i + 2]
-        ).to_bytes(4, "big") + (
-            ((ib[s3 >> 24] << 24) | (ib[(s2 >> 16) & 255] << 16) | (ib[(s1 >> 8) & 255] << 8) | ib[s0 & 255]) ^ k[i + 3]
-        ).to_bytes(4, "big")
-
-    def ecb_encrypt(self, data):
-        _check_blocks(data)
-        out = bytearray(len(data))
-        for off in range(0, len(data), 16):
-            self._encrypt_block(data, off, out)
-        return bytes(out)
-
-    def ecb_decrypt(self, data):
-        _check_blocks(data)
-        out = bytearray(len(data))
-        for off in range(0, len(data), 16):
-            self._decrypt_block(data, off, out)
-        return bytes(out)
-
-    def cbc_encrypt(self, iv, data):
-        _check_blocks(data)
-        out = bytearray(len(data))
-        prev = bytes(iv)
-        blk = bytearray(16)
-        for off in range(0, len(data), 16):
-            blk[:] = xor(prev, data[off: off + 16])
-            self._encrypt_block(blk, 0, blk)
-            out[off: off + 16] = blk
-            prev = blk
-        return bytes(out)
-
-    def cbc_decrypt(self, iv, data):
-        _check_blocks(data)
-        out = bytearray(len(data))
-        for off in range(0, len(data), 16):
-            self._decrypt_block(data, off, out)
-        # one XOR for the whole chain: P = D(C) ^ (IV || C[:-16])
-        if data:
-            out = xor(out, bytes(iv) + bytes(data[:-16]))
-        return bytes(out)
-
-    def cbc_mac(self, data):
-        _check_blocks(data)
-        blk = bytearray(16)
-        for off in range(0, len(data), 16):
-            blk[:] = xor(blk, data[off: off + 16])
-            self._encrypt_block(blk, 0, blk)
-        return bytes(blk)
-
-
-# ---------------------------------------------------------------------------------------------
 # MicroPython cryptolib: mode 1 = ECB, 2 = CBC; an object either encrypts or decrypts
 class _CryptolibAES:
     name = "cryptolib"
@@ -276,10 +90,17 @@ class _CryptolibAES:
         self._key = bytes(key)
         self._enc = _cryptolib.aes(self._key, 1)
         self._dec = None
+        self._mac = None  # one CBC context for every CBC-MAC of this key (see cbc_mac_into)
+        self._chain = None
 
     def ecb_encrypt(self, data):
         _check_blocks(data)
         return self._enc.encrypt(data)
+
+    def ecb_encrypt_into(self, buf):
+        """Encrypt the blocks of the bytearray `buf` in place (no allocation)."""
+        _check_blocks(buf)
+        self._enc.encrypt(buf, buf)
 
     def ecb_decrypt(self, data):
         _check_blocks(data)
@@ -303,7 +124,28 @@ class _CryptolibAES:
         _check_blocks(data)
         if not data:
             return bytes(16)
-        return _cryptolib.aes(self._key, 2, bytes(16)).encrypt(data)[-16:]
+        return self.cbc_mac_into(bytearray(data))
+
+    def cbc_mac_into(self, buf):
+        """CBC-MAC (IV 0) of the bytearray `buf`, encrypting it in place (its contents are lost).
+
+        cryptolib's CBC object carries its chaining value from call to call, so one object serves
+        every MAC of this key: XORing the previous MAC (the chaining value it holds) into the first
+        block makes the chain start from zero again, with no new context (and key expansion) per MAC.
+        """
+        _check_blocks(buf)
+        if not buf:
+            return bytes(16)
+        m = self._mac
+        if m is None:
+            m = self._mac = _cryptolib.aes(self._key, 2, bytes(16))
+        elif self._chain is not None:
+            buf[:16] = (int.from_bytes(buf[:16], "big") ^ int.from_bytes(self._chain, "big")).to_bytes(16, "big")
+        self._chain = None  # if encrypt fails below, the chaining value is unknown: start over
+        m.encrypt(buf, buf)
+        t = bytes(buf[-16:])
+        self._chain = t
+        return t
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,8 +195,17 @@ class _AesioAES:
             return bytes(16)
         return self._cbc(bytes(16), data, False)[-16:]
 
+    cbc_mac_into = cbc_mac
 
-_CLASSES = {"pure": _PureAES}
+    def ecb_encrypt_into(self, buf):
+        _check_blocks(buf)
+        mv = memoryview(buf)
+        f = self._ecb.encrypt_into
+        for off in range(0, len(buf), 16):
+            f(bytes(mv[off: off + 16]), mv[off: off + 16])
+
+
+_CLASSES = {}  # the pure backend (aes_pure) is imported only when asked for or needed
 BACKENDS = []
 if _cryptolib is not None:
     _CLASSES["cryptolib"] = _CryptolibAES
@@ -368,7 +219,12 @@ DEFAULT = BACKENDS[0]
 
 def new(key, backend=None):
     """An AES object for `key` (16, 24 or 32 bytes) on `backend` (default: the best available)."""
-    cls = _CLASSES.get(backend or DEFAULT)
+    name = backend or DEFAULT
+    cls = _CLASSES.get(name)
+    if cls is None and name == "pure":
+        from device.partitions.crypto.aes_pure import PureAES
+
+        cls = _CLASSES["pure"] = PureAES
     if cls is None:
         raise ValueError("AES backend not available here: %r" % (backend,))
     return cls(key)

@@ -5,61 +5,46 @@
     ct_tag = g.encrypt(nonce, aad, plaintext, tag_len=16)
     plaintext = g.decrypt(nonce, aad, ct_tag, tag_len=16)   # aes.InvalidTag on a bad tag
 
-GHASH multiplies by H with Shoup's 4-bit method on Python ints: 16 multiples of H plus a
-16-entry reduction table, 32 table steps per block. The keystream is one ECB call.
+GHASH on Python ints in GCM's bit order (the int of a block has x^0 as its top bit): per block,
+the carry-less product (Y ^ X) * H is built Horner style, a byte per step, from two 16-entry
+tables (n * H and n * H << 4 for each nibble n), growing to the left with no reduction on the
+way; the 255-bit product is reduced once at the end of the block (x^128 = x^7 + x^2 + x + 1,
+folded twice). 16 steps of one shift and two XORs per block, 32 table entries per key. The
+keystream is one ECB call.
 """
 
 from device.partitions.crypto.aes import xor, ctr_blocks, compare_digest, InvalidTag
 
-_R = 0xE1 << 120
-_RED = None
-
-
-def _mul_x(v):
-    return (v >> 1) ^ _R if v & 1 else v >> 1
-
-
-def _red():
-    global _RED
-    if _RED is None:
-        t = []
-        for r in range(16):
-            z = r
-            for _ in range(4):
-                z = _mul_x(z)
-            t.append(z)
-        _RED = t
-    return _RED
+_M127 = (1 << 127) - 1
 
 
 class GCM:
     def __init__(self, cipher):
         self._c = cipher
         h = int.from_bytes(cipher.ecb_encrypt(bytes(16)), "big")
-        m = [0] * 16
-        m[8] = h
-        m[4] = _mul_x(h)
-        m[2] = _mul_x(m[4])
-        m[1] = _mul_x(m[2])
+        lo = [0] * 16  # carry-less n * H, n a nibble (up to 131 bits)
+        lo[1], lo[2], lo[4], lo[8] = h, h << 1, h << 2, h << 3
         for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
-            m[i] = m[i & 8] ^ m[i & 4] ^ m[i & 2] ^ m[i & 1]
-        self._m = m
-        self._red = _red()
+            lo[i] = lo[i & 8] ^ lo[i & 4] ^ lo[i & 2] ^ lo[i & 1]
+        self._lo = lo
+        self._hi = [v << 4 for v in lo]
 
     def _ghash(self, data, y=0):
         """GHASH over `data` (a multiple of 16 bytes), continuing from state y."""
-        m = self._m
-        red = self._red
+        lo = self._lo
+        hi = self._hi
         for off in range(0, len(data), 16):
-            # walk X's nibbles from the last (highest powers of x) to the first, Horner style;
-            # over the bytes of X rather than shifting a 128-bit int (one fewer big-int per step)
-            xb = (y ^ int.from_bytes(data[off: off + 16], "big")).to_bytes(16, "big")
             z = 0
-            for i in range(15, -1, -1):
-                b = xb[i]
-                z = (z >> 4) ^ red[z & 15] ^ m[b & 15]
-                z = (z >> 4) ^ red[z & 15] ^ m[b >> 4]
-            y = z
+            for b in (y ^ int.from_bytes(data[off: off + 16], "big")).to_bytes(16, "big"):
+                z = (z << 8) ^ hi[b >> 4] ^ lo[b & 15]
+            # z: bit 254 - k is the coefficient of x^k. Degrees 0..127 are z >> 127; degrees
+            # 128..254 (z's low 127 bits, as U with x^128 * U = U * (1 + x + x^2 + x^7)) fold back:
+            # in this bit order a multiplication by x is a right shift; 8 guard bits catch the
+            # degrees 128..133 that the fold itself produces, folded once more (as t).
+            v = (z & _M127) << 9
+            w = v ^ (v >> 1) ^ (v >> 2) ^ (v >> 7)
+            t = (w & 0xFF) << 120
+            y = (z >> 127) ^ (w >> 8) ^ t ^ (t >> 1) ^ (t >> 2) ^ (t >> 7)
         return y
 
     def _j0(self, nonce):

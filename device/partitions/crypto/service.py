@@ -11,11 +11,11 @@ import hashlib
 import struct
 
 from device import psa as _psa
-from device.compat import urandom
+from device.compat import const, urandom
 from device.psa import PSAError
 from device.psa import crypto as C
 from device.psa.service import psa_read, psa_write
-from device.partitions.crypto import aes, ccm, gcm, keystore
+from device.partitions.crypto import aes, ccm, keystore  # gcm: imported on a GCM key's first use
 from device.partitions.crypto.hmac_sha256 import HMACKey
 from device.partitions.crypto.tls12 import psk_premaster
 
@@ -26,9 +26,7 @@ KDF_CAPACITY = 255 * 32  # TLS12_PRF and TLS12_PSK_TO_MS with SHA-256 (as mbedTL
 _HMAC_SHA256 = C.PSA_ALG_HMAC(C.PSA_ALG_SHA_256)
 _PRF = C.PSA_ALG_TLS12_PRF(C.PSA_ALG_SHA_256)
 _PSK_TO_MS = C.PSA_ALG_TLS12_PSK_TO_MS(C.PSA_ALG_SHA_256)
-_CCM_BASE = C.PSA_ALG_CCM & ~C.PSA_ALG_AEAD_TAG_LENGTH_MASK
-_GCM_BASE = C.PSA_ALG_GCM & ~C.PSA_ALG_AEAD_TAG_LENGTH_MASK
-_CATEGORY = 0x7F000000
+_CATEGORY = const(0x7F000000)
 
 _ops = {}  # handle -> [owner, kind, state]
 _next_op = 1
@@ -213,47 +211,61 @@ def _mac_verify(msg, step, kid, alg, op):
 
 
 # --- AEAD --------------------------------------------------------------------------------------------
+# the record path of TLS: one call per record, so the checks use folded constants and few calls
+_TAG_MASK = const(0x003F0000)  # PSA_ALG_AEAD_TAG_LENGTH_MASK
+_CCM = const(0x05500100 & ~0x003F0000)  # PSA_ALG_CCM / PSA_ALG_GCM without their tag length
+_GCM = const(0x05500200 & ~0x003F0000)
+_AES = const(0x2400)  # PSA_KEY_TYPE_AES
+_USAGE_ENCRYPT = const(0x00000100)
+_USAGE_DECRYPT = const(0x00000200)
+_GCM_TAGS = (4, 8, 12, 13, 14, 15, 16)
+
+
 def _aead(msg, step, kid, alg, encrypt):
-    base = alg & ~C.PSA_ALG_AEAD_TAG_LENGTH_MASK
-    tag = (alg & C.PSA_ALG_AEAD_TAG_LENGTH_MASK) >> C.PSA_AEAD_TAG_LENGTH_OFFSET
-    if base == _CCM_BASE:
+    base = alg & ~_TAG_MASK
+    tag = (alg & _TAG_MASK) >> 16
+    if base == _CCM:
         if tag < 4 or tag > 16 or tag & 1:
             _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    elif base == _GCM_BASE:
-        if tag not in (4, 8, 12, 13, 14, 15, 16):
+    elif base == _GCM:
+        if tag not in _GCM_TAGS:
             _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
     else:
         _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x05000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    k = _key_for(msg, kid, C.PSA_KEY_USAGE_ENCRYPT if encrypt else C.PSA_KEY_USAGE_DECRYPT, alg)
-    c = _aes(k)
-    if step > msg.in_size[1]:
+    k = keystore.get(kid, msg.client_id)
+    if not k.usage & (_USAGE_ENCRYPT if encrypt else _USAGE_DECRYPT) or k.alg != alg:
+        _err(_psa.PSA_ERROR_NOT_PERMITTED)
+    if k.type != _AES:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    na = _in(msg, 1)
-    nonce = na[:step]
-    aad = na[step:]
-    data = _in(msg, 2)
-    n = len(data) + tag if encrypt else len(data) - tag
-    if base == _CCM_BASE:
+    c = k.ctx
+    if c is None:
+        c = k.ctx = aes.new(k.data)
+    sizes = msg.in_size
+    if step > sizes[1]:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    n = sizes[2] + tag if encrypt else sizes[2] - tag
+    if base == _CCM:
         if not 7 <= step <= 13:
             _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-        if n < 0:
-            _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
-        if n > msg.out_size[0]:
-            _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-        out = (ccm.encrypt if encrypt else ccm.decrypt)(c, nonce, aad, data, tag)
+    elif not 1 <= step <= 128:
+        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+    if n < 0:
+        _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
+    if n > msg.out_size[0]:
+        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+    na = psa_read(msg, 1, sizes[1])
+    data = psa_read(msg, 2, sizes[2])
+    if base == _CCM:
+        out = (ccm.encrypt if encrypt else ccm.decrypt)(c, na[:step], na[step:], data, tag)
     else:
-        if not 1 <= step <= 128:
-            _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-        if n < 0:
-            _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
-        if n > msg.out_size[0]:
-            _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
         g = k.gcm
         if g is None:
+            from device.partitions.crypto import gcm
+
             g = gcm.GCM(c)
             if k.lifetime == C.PSA_KEY_LIFETIME_VOLATILE:
                 k.gcm = g
-        out = (g.encrypt if encrypt else g.decrypt)(nonce, aad, data, tag)
+        out = (g.encrypt if encrypt else g.decrypt)(na[:step], na[step:], data, tag)
     psa_write(msg, 0, out)
 
 
