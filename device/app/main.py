@@ -9,11 +9,15 @@ reboot the loop resumes from the persisted queue and sequence counter.
     app.run(count=None)          # forever; count=N stops after reading N is acknowledged
 
 ``measure()`` returns one reading as SenML-CBOR bytes; ``link`` is a device.app.link.GatewayLink.
+A failed measurement (the telemetry service answers PSA_ERROR_HARDWARE_FAILURE after the driver's
+retries, say) is logged and counted in ``measure_failures``; the loop keeps running and measures
+again at the next interval (no sequence number is used, so the gateway sees no gap).
 """
 
 from device.compat import const, sleep_ms, ticks_diff, ticks_ms, urandom
 
 _BATCH_MAX = const(32)
+_MEASURE_RETRY_MS = const(1000)  # after a failed measurement with interval 0: no busy loop
 
 
 class Backoff:
@@ -53,6 +57,7 @@ class Application:
         self.sent = 0
         self.connects = 0
         self.failures = 0
+        self.measure_failures = 0
 
     def _note(self, text):
         if self.log is not None:
@@ -69,7 +74,15 @@ class Application:
         while True:
             now = ticks_ms()
             if self._measure_due(count) and ticks_diff(now, next_measure) >= 0:
-                q.append(self.measure())
+                try:
+                    reading = self.measure()
+                except Exception as e:  # a sensor fault (PSA_ERROR_HARDWARE_FAILURE ...): no reading this time
+                    self.measure_failures += 1
+                    next_measure = now + (self.interval_ms or _MEASURE_RETRY_MS)
+                    self._note("measurement failed (%s: %s); next try in %d ms"
+                               % (type(e).__name__, e, self.interval_ms or _MEASURE_RETRY_MS))
+                    continue
+                q.append(reading)
                 next_measure = now + self.interval_ms if self.interval_ms else now
                 continue_measuring = self.interval_ms == 0 and len(q) < self.batch_max
                 if continue_measuring and self._measure_due(count):

@@ -309,3 +309,55 @@ def test_bad_meta_and_capacity_change_are_refused():
             pass
     finally:
         fx.remove_tree(root)
+
+
+class _Link:
+    """The link's surface as Application uses it, acking whatever it is sent (a unit test of the loop)."""
+
+    connected = False
+    max_readings = 32
+    cipher_suite = 0xC0A8
+
+    def __init__(self):
+        self.batches = []
+
+    def open(self):
+        self.connected = True
+
+    def close(self):
+        self.connected = False
+
+    abort = close
+
+    def batch_room(self, first_seq, dropped, count):
+        return 4096
+
+    def send_batch(self, first, dropped, readings):
+        self.batches.append((first, list(readings)))
+        return first + len(readings) - 1
+
+
+def test_failed_measurement_is_logged_and_the_loop_goes_on():
+    from device.app.main import Application
+    from device.psa import PSA_ERROR_HARDWARE_FAILURE, PSAError
+
+    root = fx.temp_root()
+    try:
+        q = StoreAndForwardQueue(_boot(root), capacity=8)
+        calls = []
+
+        def measure():
+            calls.append(1)
+            if len(calls) == 2:
+                raise PSAError(PSA_ERROR_HARDWARE_FAILURE)
+            return _r(len(calls))
+
+        log, link = [], _Link()
+        app = Application(q, measure, link, interval_ms=1, log=log.append)
+        assert app.run(count=3) == 3
+        assert app.measure_failures == 1 and len(calls) == 4
+        assert [r for _, rs in link.batches for r in rs] == [_r(1), _r(3), _r(4)]
+        assert [f for f, _ in link.batches][0] == 1 and len(q) == 0
+        assert [l for l in log if "measurement failed" in l and "HARDWARE_FAILURE" in l]
+    finally:
+        fx.remove_tree(root)
