@@ -385,7 +385,7 @@ def measure_heap_floor(count=64, lo_k=16, hi_k=512, step_k=4, confirm=3):
     tries = []
     try:
         args = _ap.Namespace(store=None, queue=count, backoff="0.5,2", repeatability=None, interval=0, count=count,
-                             quiet=True, heapsize=None)
+                             quiet=True, heapsize=None, board=None)
 
         def ok(k):
             store = os.path.join(b.tmp, "try-%d" % len(tries))
