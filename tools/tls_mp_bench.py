@@ -178,7 +178,7 @@ def imports(step):
 
 def secure(port, partitions):
     """The SPE of a dual-image run: answer one NS client's mailbox requests on 127.0.0.1:port."""
-    from device.psa import mailbox, spm
+    from device.psa import spe_mailbox, spm
 
     spm.configure(partitions=partitions or None)
     srv = socket.socket()
@@ -188,7 +188,7 @@ def secure(port, partitions):
     print("READY")
     conn, _ = srv.accept()
     srv.close()
-    mailbox.serve(conn)
+    spe_mailbox.serve(conn)
     conn.close()
 
 

@@ -7,9 +7,9 @@ mailbox over any stream (a socket, a UART): the non-secure image keeps only its 
 heap, and the secure world (SPM, partitions, keys) runs in its own image -- another process,
 another core, another chip.
 
-    # secure side (its own process or core): answer requests with the in-process SPM
-    from device.psa import mailbox
-    mailbox.serve(conn)                        # until the NS side disconnects
+    # secure side (its own process or core): device.psa.spe_mailbox answers with the in-process SPM
+    from device.psa import spe_mailbox
+    spe_mailbox.serve(conn)                    # until the NS side disconnects
 
     # non-secure side: the very same client API and wrappers, routed through the mailbox
     from device import psa
@@ -25,7 +25,7 @@ Frames (little-endian, each prefixed by its length as u16) -- MAILBOX_PSA_* are 
     reply    status i32, n_out u8, n_out x u16 bytes written, out-vector bytes
 
 The client checks the vectors before anything crosses (as TF-M's NS interface does); the secure
-side checks every frame again (it trusts nothing from the non-secure side) and answers a malformed
+side (device.psa.spe_mailbox) checks every frame again (it trusts nothing from the non-secure side) and answers a malformed
 one with PSA_ERROR_PROGRAMMER_ERROR, which the client raises as PSAProgrammerError. A broken
 stream makes psa_call / psa_connect return PSA_ERROR_COMMUNICATION_FAILURE.
 """
@@ -45,15 +45,11 @@ MAILBOX_PSA_CLOSE = const(0x5)
 MAX_FRAME = const(0xFFFF)  # the u16 length prefix
 _PROGRAMMER_ERROR = const(-129)
 _COMMUNICATION_FAILURE = const(-145)
-_CALL_HEAD = "<BiiBB"  # type, handle, call type, n_in, n_out
-_CALL_HEAD_SIZE = const(11)
+CALL_HEAD = "<BiiBB"  # a CALL request's fixed part: type, handle, call type, n_in, n_out
+CALL_HEAD_SIZE = const(11)
 
 
-class MailboxError(OSError):
-    """The stream broke or carried a malformed frame."""
-
-
-def _io(stream):
+def io(stream):
     """(read_into(mv) -> n, write_all(data)) for a MicroPython stream, a socketpool or CPython socket."""
     recv_into = getattr(stream, "recv_into", None)
     read_into = recv_into or stream.readinto
@@ -65,7 +61,7 @@ def _io(stream):
             while off < len(data):
                 n = stream.write(mv[off:])
                 if not n:
-                    raise MailboxError("stream closed")
+                    raise OSError("stream closed")
                 off += n
     return read_into, sendall
 
@@ -76,11 +72,11 @@ def _read_exact(read_into, buf, n):
     while got < n:
         k = read_into(mv[got:n])
         if not k:
-            raise MailboxError("stream closed after %d of %d bytes" % (got, n))
+            raise OSError("stream closed after %d of %d bytes" % (got, n))
         got += k
 
 
-def _read_frame(read_into, head):
+def read_frame(read_into, head):
     """One length-prefixed frame (bytes); None when the stream ends cleanly before a frame."""
     mv = memoryview(head)
     k = read_into(mv[0:2])
@@ -94,7 +90,7 @@ def _read_frame(read_into, head):
     return body
 
 
-def _frame(body):
+def frame(body):
     if len(body) > MAX_FRAME:
         raise PSAProgrammerError("mailbox frame of %d bytes > %d" % (len(body), MAX_FRAME))
     return struct.pack("<H", len(body)) + body
@@ -104,25 +100,25 @@ class MailboxClient:
     """A device.psa backend that sends every client call to a secure world across `stream`."""
 
     def __init__(self, stream):
-        self._read_into, self._sendall = _io(stream)
+        self._read_into, self._sendall = io(stream)
         self._head = bytearray(2)
         self._broken = False
 
     def _transact(self, body):
         if self._broken:
-            raise MailboxError("mailbox broken by an earlier failure")
+            raise OSError("mailbox broken by an earlier failure")
         try:
-            self._sendall(_frame(body))
-            reply = _read_frame(self._read_into, self._head)
+            self._sendall(frame(body))
+            reply = read_frame(self._read_into, self._head)
         except OSError:
             self._broken = True  # a half-sent or half-read frame: the stream is out of step for good
             raise
         if reply is None:
             self._broken = True
-            raise MailboxError("secure side closed the mailbox")
+            raise OSError("secure side closed the mailbox")
         if len(reply) < 5:
             self._broken = True
-            raise MailboxError("short reply")
+            raise OSError("short reply")
         return reply
 
     def _status(self, reply):
@@ -164,7 +160,7 @@ class MailboxClient:
         for n in sizes:
             if n > MAX_FRAME:
                 raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (n, MAX_FRAME))
-        body = bytearray(struct.pack(_CALL_HEAD, MAILBOX_PSA_CALL, handle, type, n_in, n_out))
+        body = bytearray(struct.pack(CALL_HEAD, MAILBOX_PSA_CALL, handle, type, n_in, n_out))
         body += struct.pack("<%dH" % len(sizes), *sizes)
         for v in in_vec:
             body += v
@@ -195,68 +191,3 @@ class MailboxClient:
             self._status(self._transact(struct.pack("<Bi", MAILBOX_PSA_CLOSE, handle)))
         except OSError:
             pass
-
-
-# --- the secure side -------------------------------------------------------------------------------
-def _reply(status, outs=()):
-    body = bytearray(struct.pack("<iB", status, len(outs)))
-    for o in outs:
-        body += struct.pack("<H", o.len)
-    for o in outs:
-        body += memoryview(o.base)[:o.len]
-    return _frame(body)
-
-
-def answer(body, backend):
-    """The reply frame (bytes, length-prefixed) to one request frame `body`, run on `backend`."""
-    try:
-        n = len(body)
-        if n < 1:
-            raise ValueError
-        kind = body[0]
-        if kind == MAILBOX_PSA_FRAMEWORK_VERSION and n == 1:
-            return _reply(psa.PSA_FRAMEWORK_VERSION)
-        if kind == MAILBOX_PSA_VERSION and n == 5:
-            return _reply(backend.version(struct.unpack_from("<I", body, 1)[0]))
-        if kind == MAILBOX_PSA_CONNECT and n == 9:
-            sid, version = struct.unpack_from("<II", body, 1)
-            return _reply(backend.connect(sid, version))
-        if kind == MAILBOX_PSA_CLOSE and n == 5:
-            backend.close(struct.unpack_from("<i", body, 1)[0])
-            return _reply(psa.PSA_SUCCESS)
-        if kind != MAILBOX_PSA_CALL or n < _CALL_HEAD_SIZE:
-            raise ValueError
-        _, handle, ctype, n_in, n_out = struct.unpack_from(_CALL_HEAD, body, 0)
-        if n_in + n_out > psa.PSA_MAX_IOVEC or n < _CALL_HEAD_SIZE + 2 * (n_in + n_out):
-            raise ValueError
-        sizes = struct.unpack_from("<%dH" % (n_in + n_out), body, _CALL_HEAD_SIZE)
-        off = _CALL_HEAD_SIZE + 2 * (n_in + n_out)
-        if off + sum(sizes[:n_in]) != n:
-            raise ValueError
-        ins = []
-        for size in sizes[:n_in]:
-            ins.append(bytes(body[off:off + size]))
-            off += size
-        outs = [psa.psa_outvec(size) for size in sizes[n_in:]]
-        return _reply(backend.call(handle, ctype, ins, outs), outs)
-    except (ValueError, PSAProgrammerError):
-        # a malformed frame or a call the SPM refused as a programmer error; the secure side lives on
-        return _reply(_PROGRAMMER_ERROR)
-
-
-def serve(stream, backend=None):
-    """Answer one non-secure client's requests on `stream` until it disconnects (the SPE side).
-
-    backend: the secure world to run calls on (default: this process's in-process SPM)."""
-    if backend is None:
-        backend = psa.backend()
-    read_into, sendall = _io(stream)
-    head = bytearray(2)
-    while True:
-        try:
-            body = _read_frame(read_into, head)
-        except OSError:
-            return
-        if body is None:
-            return
-        sendall(answer(body, backend))

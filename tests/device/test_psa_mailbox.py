@@ -1,6 +1,6 @@
 """The PSA client API over device.psa.mailbox (TF-M's dual-core mailbox): frames, checks, failures.
 
-The two sides meet through an in-memory stream here; tests/host/test_psa_mailbox_process.py runs
+The two sides meet through an in-memory stream here; tests/interop/test_psa_mailbox_split.py runs
 them in two processes (and a TLS handshake across).
 """
 
@@ -8,13 +8,13 @@ import struct
 
 from device import psa
 from device.psa import crypto as C
-from device.psa import mailbox
+from device.psa import mailbox, spe_mailbox
 from tests.device import crypto_fixtures as cf
 from tests.device import psa_fixtures as fx
 
 
 class Wire:
-    """The NS end of an in-memory stream whose far end is mailbox.answer() on the in-process SPM."""
+    """The NS end of an in-memory stream whose far end is spe_mailbox.answer() on the in-process SPM."""
 
     def __init__(self, backend):
         self.backend = backend
@@ -35,7 +35,7 @@ class Wire:
             body = bytes(self.request[2:2 + n])
             self.request = self.request[2 + n:]
             self.frames += 1
-            out = mailbox.answer(body, self.backend)
+            out = spe_mailbox.answer(body, self.backend)
             if self.tamper is not None:
                 out = self.tamper(out)
             self.reply += out
@@ -141,11 +141,11 @@ def test_malformed_frames_get_programmer_error():
     s, echo, conn = fx.start()
     good = struct.pack("<BiiBB", mailbox.MAILBOX_PSA_CALL, fx.spm.stateless_handle(2, 1), fx.ECHO, 1, 1)
     good += struct.pack("<HH", 3, 3) + b"abc"
-    assert _status(mailbox.answer(good, s)) == psa.PSA_SUCCESS
+    assert _status(spe_mailbox.answer(good, s)) == psa.PSA_SUCCESS
     for body in (b"", b"\x09", good[:5], good[:-1], good + b"x", b"\x02\x00", b"\x03" + bytes(4),
                  bytes((mailbox.MAILBOX_PSA_CALL,)) + good[1:9] + b"\x04\x01" + bytes(10)):
-        assert _status(mailbox.answer(body, s)) == psa.PSA_ERROR_PROGRAMMER_ERROR, body
-    assert _status(mailbox.answer(good, s)) == psa.PSA_SUCCESS  # and it still answers
+        assert _status(spe_mailbox.answer(body, s)) == psa.PSA_ERROR_PROGRAMMER_ERROR, body
+    assert _status(spe_mailbox.answer(good, s)) == psa.PSA_SUCCESS  # and it still answers
 
 
 def test_secure_side_writing_beyond_a_vector_breaks_the_mailbox():
