@@ -10,7 +10,7 @@
 
 compare: engine and native handshakes interleaved (one of each per round), then one connection
 each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
--rev`) and reading all replies; prints "HS engine <us>", "HS native <us>", "TP engine <us>",
+-rev`) and reading all replies with readinto() into one reused buffer; prints "HS engine <us>", "HS native <us>", "TP engine <us>",
 "TP native <us>". floor: one handshake + N_RECORDS echoed records, prints "OK" (tls-only: the secure world
 runs only the ITS and crypto partitions instead of the default set; mailbox:PORT: no secure world in
 this process at all -- every PSA call goes through device.psa.mailbox to the one `secure` serves on
@@ -46,16 +46,19 @@ def connect(addr, identity, psk, suite, backend):
     return wrap_socket(s, identity, psk, suites=[suite], backend=None if backend == "engine" else backend)
 
 
+_RBUF = bytearray(1024)  # one receive buffer for both backends (read() would allocate per call)
+
+
 def records(t, n):
     for _ in range(n):
         t.write(RECORD)
     want = n * len(RECORD)
     got = 0
     while got < want:
-        data = t.read()
-        if not data:
+        k = t.readinto(_RBUF)
+        if not k:
             raise OSError("server closed after %d of %d bytes" % (got, want))
-        got += len(data)
+        got += k
 
 
 def mem(addr, identity, psk, suite):
