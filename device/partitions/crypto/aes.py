@@ -9,6 +9,7 @@
     c.cbc_decrypt(iv, data)
     c.cbc_mac(data)                  # last block of CBC(iv=0, data): one CBC call
     c.ecb_encrypt_into(buf)          # in place in a bytearray (no allocation on cryptolib)
+    c.ecb_encrypt_to(src, dst)       # from one buffer into another of the same length (no allocation)
     c.cbc_mac_into(buf)              # the CBC-MAC of a bytearray, overwriting it (scratch buffers)
 
 Backends:
@@ -80,6 +81,11 @@ def _check_blocks(data):
         raise ValueError("AES input must be a multiple of 16 bytes")
 
 
+def _check_to(src, dst):
+    if len(src) % BLOCK or len(dst) != len(src):
+        raise ValueError("AES input must be a multiple of 16 bytes, the output as long")
+
+
 # ---------------------------------------------------------------------------------------------
 # MicroPython cryptolib: mode 1 = ECB, 2 = CBC; an object either encrypts or decrypts
 class _CryptolibAES:
@@ -101,6 +107,11 @@ class _CryptolibAES:
         """Encrypt the blocks of the bytearray `buf` in place (no allocation)."""
         _check_blocks(buf)
         self._enc.encrypt(buf, buf)
+
+    def ecb_encrypt_to(self, src, dst):
+        """Encrypt the blocks of `src` into the writable buffer `dst` of the same length (no allocation)."""
+        _check_to(src, dst)
+        self._enc.encrypt(src, dst)
 
     def ecb_decrypt(self, data):
         _check_blocks(data)
@@ -137,14 +148,15 @@ class _CryptolibAES:
         if not buf:
             return bytes(16)
         m = self._mac
-        if m is None:
+        c = self._chain
+        if m is None or c is None:  # first MAC (or the chaining value is unknown): a fresh context
             m = self._mac = _cryptolib.aes(self._key, 2, bytes(16))
-        elif self._chain is not None:
-            buf[:16] = (int.from_bytes(buf[:16], "big") ^ int.from_bytes(self._chain, "big")).to_bytes(16, "big")
+        elif c:
+            buf[:16] = (int.from_bytes(buf[:16], "big") ^ c).to_bytes(16, "big")
         self._chain = None  # if encrypt fails below, the chaining value is unknown: start over
         m.encrypt(buf, buf)
         t = bytes(buf[-16:])
-        self._chain = t
+        self._chain = int.from_bytes(t, "big")
         return t
 
 
@@ -198,11 +210,15 @@ class _AesioAES:
     cbc_mac_into = cbc_mac
 
     def ecb_encrypt_into(self, buf):
-        _check_blocks(buf)
-        mv = memoryview(buf)
+        self.ecb_encrypt_to(buf, buf)
+
+    def ecb_encrypt_to(self, src, dst):
+        _check_to(src, dst)
+        s = memoryview(src)
+        d = memoryview(dst)
         f = self._ecb.encrypt_into
-        for off in range(0, len(buf), 16):
-            f(bytes(mv[off: off + 16]), mv[off: off + 16])
+        for off in range(0, len(src), 16):
+            f(bytes(s[off: off + 16]), d[off: off + 16])
 
 
 _CLASSES = {}  # the pure backend (aes_pure) is imported only when asked for or needed
