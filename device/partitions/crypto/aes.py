@@ -10,7 +10,7 @@
     c.cbc_mac(data)                  # last block of CBC(iv=0, data): one CBC call
     c.ecb_encrypt_into(buf)          # in place in a bytearray (no allocation on cryptolib)
     c.ecb_encrypt_to(src, dst)       # from one buffer into another of the same length (no allocation)
-    c.cbc_mac_into(buf)              # the CBC-MAC of a bytearray, overwriting it (scratch buffers)
+    c.cbc_mac_into(buf)              # CBC-MAC of a bytearray/memoryview in place: the MAC is its last block
 
 Backends:
 - ``cryptolib`` (MicroPython): ECB and CBC in C; everything else (CTR, CCM, GCM) is built on them.
@@ -135,10 +135,13 @@ class _CryptolibAES:
         _check_blocks(data)
         if not data:
             return bytes(16)
-        return self.cbc_mac_into(bytearray(data))
+        b = bytearray(data)
+        self.cbc_mac_into(b)
+        return bytes(b[-16:])
 
     def cbc_mac_into(self, buf):
-        """CBC-MAC (IV 0) of the bytearray `buf`, encrypting it in place (its contents are lost).
+        """CBC-MAC (IV 0) of the bytearray/memoryview `buf`, encrypting it in place: afterwards its last
+        block is the MAC (and the rest is lost).
 
         cryptolib's CBC object carries its chaining value from call to call, so one object serves
         every MAC of this key: XORing the previous MAC (the chaining value it holds) into the first
@@ -146,7 +149,7 @@ class _CryptolibAES:
         """
         _check_blocks(buf)
         if not buf:
-            return bytes(16)
+            return
         m = self._mac
         c = self._chain
         if m is None or c is None:  # first MAC (or the chaining value is unknown): a fresh context
@@ -155,9 +158,7 @@ class _CryptolibAES:
             buf[:16] = (int.from_bytes(buf[:16], "big") ^ c).to_bytes(16, "big")
         self._chain = None  # if encrypt fails below, the chaining value is unknown: start over
         m.encrypt(buf, buf)
-        t = bytes(buf[-16:])
-        self._chain = int.from_bytes(t, "big")
-        return t
+        self._chain = int.from_bytes(buf[-16:], "big")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,7 +208,9 @@ class _AesioAES:
             return bytes(16)
         return self._cbc(bytes(16), data, False)[-16:]
 
-    cbc_mac_into = cbc_mac
+    def cbc_mac_into(self, buf):
+        if buf:
+            buf[-16:] = self.cbc_mac(buf)
 
     def ecb_encrypt_into(self, buf):
         self.ecb_encrypt_to(buf, buf)

@@ -191,7 +191,9 @@ class PureAES:
             self._encrypt_block(blk, 0, blk)
         return bytes(blk)
 
-    cbc_mac_into = cbc_mac
+    def cbc_mac_into(self, buf):
+        if buf:
+            buf[-16:] = self.cbc_mac(buf)
 
     def ecb_encrypt_into(self, buf):
         _check_blocks(buf)

@@ -40,35 +40,38 @@ def _check(nonce, tag_len):
 
 
 def _buffers(n, q, a):
-    """(template, keystream buffer, MAC buffer) for an n-byte message, L = q and a bytes of AAD."""
+    """(template, keystream, MAC buffer) big enough for an n-byte message, L = q and a bytes of AAD:
+    the module's scratch (grown if needed), or temporaries for a message or AAD beyond its limits."""
     global _tmpl, _ks, _mac, _q, _cap
-    if n > _cap or q != _q or a > 30:
-        long = n > SCRATCH_MAX or a > 30  # temporaries: the scratch stays small
-        cap = n if long else max((n + 63) & ~63, _cap)  # grow in steps of 4 blocks
-        blocks = (cap + 15) // 16 + 2  # A0..Am, and room for E(A0) moved after the message
-        t = bytearray(16 * blocks)
-        for i in range(blocks):
-            t[16 * i] = q - 1
-            t[16 * i + 16 - q: 16 * i + 16] = i.to_bytes(q, "big")
-        t = memoryview(t)
-        ks = memoryview(bytearray(16 * blocks))
-        # B0, the encoded AAD (up to 10 bytes of length, two blocks for the scratch's 30 bytes), message
-        mac = memoryview(bytearray(16 * (blocks - 1 + (a + 25) // 16 if long else blocks + 1)))
-        if long:
-            return t, ks, mac
+    long = n > SCRATCH_MAX or a > 30
+    cap = n if long else max((n + 63) & ~63, _cap)  # grow in steps of 4 blocks
+    blocks = (cap + 15) // 16 + 2  # A0..Am, and room for E(A0) moved after the message
+    t = bytearray(16 * blocks)
+    for i in range(blocks):
+        t[16 * i] = q - 1
+        t[16 * i + 16 - q: 16 * i + 16] = i.to_bytes(q, "big")
+    t = memoryview(t)
+    ks = memoryview(bytearray(16 * blocks))
+    # B0, the encoded AAD (up to 10 bytes of length; two blocks for the scratch's 30 bytes), message
+    mac = memoryview(bytearray(16 * (blocks - 1 + (a + 25) // 16 if long else blocks + 1)))
+    if not long:
         _tmpl, _ks, _mac, _q, _cap = t, ks, mac, q, cap
-    return _tmpl, _ks, _mac
+    return t, ks, mac
 
 
 def _tag(cipher, buf, nonce, aad, msg, n, tag_len):
-    """The CBC-MAC T (bytes, 16) over B0 || encoded AAD || msg, built in `buf` (and overwritten)."""
+    """Build B0 || encoded AAD || msg in `buf` and CBC-MAC it in place; returns the offset just past
+    the MAC T (its first tag_len bytes are T's)."""
     q = 15 - len(nonce)  # L: bytes of the message-length field
     if n >> (8 * q):
         raise ValueError("CCM message too long for this nonce length")
     a = len(aad) if aad else 0
     buf[0] = (0x40 if a else 0) | (((tag_len - 2) // 2) << 3) | (q - 1)
     buf[1: 16 - q] = nonce
-    buf[16 - q: 16] = n.to_bytes(q, "big")
+    for i in range(15, 15 - q, -1):  # the length, big endian, in the last q bytes of B0
+        buf[i] = n & 0xFF
+        n >>= 8
+    n = len(msg)
     off = 16
     if a:
         if a < 0xFF00:
@@ -91,17 +94,18 @@ def _tag(cipher, buf, nonce, aad, msg, n, tag_len):
     while off & 15:
         buf[off] = 0
         off += 1
-    return cipher.cbc_mac_into(buf[:off])
+    cipher.cbc_mac_into(buf[:off])
+    return off
 
 
 def _keystream(cipher, tmpl, ks, nonce, n, tag_len):
-    """ks[16 : 16 + n + tag_len] = E(A1..Am)[:n] || E(A0)[:tag_len], returned as an int."""
+    """E(A1..Am)[:n] || E(A0)[:tag_len] (from ks[16:]) as an int."""
     end = (n + 31) & ~15  # blocks A0..Am
     nl = len(nonce)
     for off in range(1, end, 16):
         tmpl[off: off + nl] = nonce
     cipher.ecb_encrypt_to(tmpl[:end], ks[:end])
-    ks[16 + n: 16 + n + tag_len] = ks[:tag_len]
+    ks[16 + n: 16 + n + tag_len] = ks[:tag_len]  # E(A0) right after the message's keystream
     return int.from_bytes(ks[16: 16 + n + tag_len], "big")
 
 
@@ -109,11 +113,15 @@ def encrypt(cipher, nonce, aad, plaintext, tag_len=16):
     """ciphertext || tag (bytes)."""
     _check(nonce, tag_len)
     n = len(plaintext)
-    tmpl, ks, mac = _buffers(n, 15 - len(nonce), len(aad) if aad else 0)
-    t = _tag(cipher, mac, nonce, aad, plaintext, n, tag_len)
-    mac[:n] = plaintext  # plaintext || T: XORed with its keystream as one int
-    mac[n: n + tag_len] = t if tag_len == 16 else memoryview(t)[:tag_len]
-    x = int.from_bytes(mac[:n + tag_len], "big") ^ _keystream(cipher, tmpl, ks, nonce, n, tag_len)
+    q = 15 - len(nonce)
+    a = len(aad) if aad else 0
+    if n > _cap or q != _q or a > 30:
+        tmpl, ks, mac = _buffers(n, q, a)
+    else:
+        tmpl, ks, mac = _tmpl, _ks, _mac
+    end = _tag(cipher, mac, nonce, aad, plaintext, n, tag_len) - 16
+    mac[end - n: end] = plaintext  # plaintext || T (T is where the MAC left it): one int
+    x = int.from_bytes(mac[end - n: end + tag_len], "big") ^ _keystream(cipher, tmpl, ks, nonce, n, tag_len)
     return x.to_bytes(n + tag_len, "big")
 
 
@@ -123,10 +131,16 @@ def decrypt(cipher, nonce, aad, data, tag_len=16):
     n = len(data) - tag_len
     if n < 0:
         raise InvalidTag("CCM input shorter than its tag")
-    tmpl, ks, mac = _buffers(n, 15 - len(nonce), len(aad) if aad else 0)
-    x = int.from_bytes(data, "big") ^ _keystream(cipher, tmpl, ks, nonce, n, tag_len)
+    q = 15 - len(nonce)
+    a = len(aad) if aad else 0
+    if n > _cap or q != _q or a > 30:
+        tmpl, ks, mac = _buffers(n, q, a)
+    else:
+        tmpl, ks, mac = _tmpl, _ks, _mac
+    x = int.from_bytes(data, "big") ^ _keystream(cipher, tmpl, ks, nonce, n, tag_len)  # plaintext || T
     pt = (x >> (8 * tag_len)).to_bytes(n, "big")
-    t = int.from_bytes(_tag(cipher, mac, nonce, aad, pt, n, tag_len), "big") >> (128 - 8 * tag_len)
+    end = _tag(cipher, mac, nonce, aad, pt, n, tag_len) - 16
+    t = int.from_bytes(mac[end: end + tag_len], "big")
     if (x ^ t) & ((1 << (8 * tag_len)) - 1):  # the whole tag compared at once (one int XOR): constant time
         raise InvalidTag("CCM tag mismatch")
     return pt

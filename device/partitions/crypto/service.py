@@ -225,6 +225,7 @@ _AEAD_ENCRYPT = const(0x0501)  # TFM_CRYPTO_AEAD_ENCRYPT / _DECRYPT
 _AEAD_DECRYPT = const(0x0502)
 _VOLATILE = const(0)  # PSA_KEY_LIFETIME_VOLATILE
 _GCM_TAGS = (4, 8, 12, 13, 14, 15, 16)
+_volatile_get = keystore._volatile.get  # (the store's dict of volatile keys lives as long as the module)
 
 
 def _aead(msg, step, kid, alg, encrypt):
@@ -238,7 +239,9 @@ def _aead(msg, step, kid, alg, encrypt):
             _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
     else:
         _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x05000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    k = keystore.get(kid, msg.client_id)
+    k = _volatile_get(kid)  # a session key: one dict probe
+    if k is None or k.owner != msg.client_id:
+        k = keystore.get(kid, msg.client_id)  # persistent keys, and every error
     if not k.usage & (_USAGE_ENCRYPT if encrypt else _USAGE_DECRYPT) or k.alg != alg:
         _err(_psa.PSA_ERROR_NOT_PERMITTED)
     if k.type != _AES:
@@ -425,11 +428,16 @@ HANDLERS = {
 }
 
 
+_HEADER_SIZE = const(16)  # C.HEADER_SIZE, folded
+_HEADER_FORMAT = C.HEADER_FORMAT
+_unpack = struct.unpack
+
+
 def dispatch(msg):
     """The body of tfm_crypto_sfn: returns the PSA status."""
-    if msg.type != _psa.PSA_IPC_CALL or msg.in_size[0] != C.HEADER_SIZE:
+    if msg.type != 0 or msg.in_size[0] != _HEADER_SIZE:  # PSA_IPC_CALL, one 16-byte header
         return _psa.PSA_ERROR_PROGRAMMER_ERROR
-    func, step, kid, alg, op = struct.unpack(C.HEADER_FORMAT, psa_read(msg, 0, C.HEADER_SIZE))
+    func, step, kid, alg, op = _unpack(_HEADER_FORMAT, psa_read(msg, 0, _HEADER_SIZE))
     try:
         if func == _AEAD_ENCRYPT or func == _AEAD_DECRYPT:  # the record path: no table lookup
             _aead(msg, step, kid, alg, func == _AEAD_ENCRYPT)
