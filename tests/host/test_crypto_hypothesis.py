@@ -59,7 +59,9 @@ def _aesio_backend(key):
     saved = aes._aesio
     aes._aesio = _StandInAesio
     try:
-        return aes._AesioAES(key)
+        from device.partitions.crypto.aes_aesio import AesioAES
+
+        return AesioAES(key)
     finally:
         aes._aesio = saved
 

@@ -18,6 +18,7 @@ Backends:
 - ``aesio`` (CircuitPython): ECB one block per call, CBC in one call.
 - ``pure``: a table-driven pure-Python AES (T-tables as Python ints), works everywhere. It lives in
   ``aes_pure`` and is imported on first use: with cryptolib or aesio present its code never loads.
+  The aesio adapter lives in ``aes_aesio`` for the same reason (its code never loads on MicroPython).
 
 ``BACKENDS`` lists the backends importable on this runtime, best first. Also the helpers the
 modes share: ``xor(a, b)`` (one int XOR, no per-byte loop) and ``compare_digest(a, b)``.
@@ -161,76 +162,12 @@ class _CryptolibAES:
         self._chain = int.from_bytes(buf[-16:], "big")
 
 
-# ---------------------------------------------------------------------------------------------
-# CircuitPython aesio: AES(key, mode, iv); encrypt_into(src, dest); ECB takes one block per call
-class _AesioAES:
-    name = "aesio"
-
-    def __init__(self, key):
-        _check_key(key)
-        self._key = bytes(key)
-        self._mod = _aesio
-        self._ecb = _aesio.AES(self._key, _aesio.MODE_ECB)
-
-    def _ecb_blocks(self, data, decrypt):
-        _check_blocks(data)
-        out = bytearray(len(data))
-        src = memoryview(data)
-        dst = memoryview(out)
-        f = self._ecb.decrypt_into if decrypt else self._ecb.encrypt_into
-        for off in range(0, len(data), 16):
-            f(src[off: off + 16], dst[off: off + 16])
-        return bytes(out)
-
-    def ecb_encrypt(self, data):
-        return self._ecb_blocks(data, False)
-
-    def ecb_decrypt(self, data):
-        return self._ecb_blocks(data, True)
-
-    def _cbc(self, iv, data, decrypt):
-        _check_blocks(data)
-        if not data:
-            return b""
-        out = bytearray(len(data))
-        c = self._mod.AES(self._key, self._mod.MODE_CBC, bytes(iv))
-        (c.decrypt_into if decrypt else c.encrypt_into)(bytes(data), out)
-        return bytes(out)
-
-    def cbc_encrypt(self, iv, data):
-        return self._cbc(iv, data, False)
-
-    def cbc_decrypt(self, iv, data):
-        return self._cbc(iv, data, True)
-
-    def cbc_mac(self, data):
-        if not data:
-            return bytes(16)
-        return self._cbc(bytes(16), data, False)[-16:]
-
-    def cbc_mac_into(self, buf):
-        if buf:
-            buf[-16:] = self.cbc_mac(buf)
-
-    def ecb_encrypt_into(self, buf):
-        self.ecb_encrypt_to(buf, buf)
-
-    def ecb_encrypt_to(self, src, dst):
-        _check_to(src, dst)
-        s = memoryview(src)
-        d = memoryview(dst)
-        f = self._ecb.encrypt_into
-        for off in range(0, len(src), 16):
-            f(bytes(s[off: off + 16]), d[off: off + 16])
-
-
-_CLASSES = {}  # the pure backend (aes_pure) is imported only when asked for or needed
+_CLASSES = {}  # aes_pure and aes_aesio are imported only when asked for or needed
 BACKENDS = []
 if _cryptolib is not None:
     _CLASSES["cryptolib"] = _CryptolibAES
     BACKENDS.append("cryptolib")
 if _aesio is not None:
-    _CLASSES["aesio"] = _AesioAES
     BACKENDS.append("aesio")
 BACKENDS.append("pure")
 DEFAULT = BACKENDS[0]
@@ -244,6 +181,10 @@ def new(key, backend=None):
         from device.partitions.crypto.aes_pure import PureAES
 
         cls = _CLASSES["pure"] = PureAES
+    elif cls is None and name == "aesio" and _aesio is not None:
+        from device.partitions.crypto.aes_aesio import AesioAES
+
+        cls = _CLASSES["aesio"] = AesioAES
     if cls is None:
         raise ValueError("AES backend not available here: %r" % (backend,))
     return cls(key)

@@ -7,7 +7,6 @@ bad header, INVALID_ARGUMENT for bad data), the algorithm is one this partition 
 and permits the algorithm (NOT_PERMITTED), and the out-vector is large enough (BUFFER_TOO_SMALL).
 """
 
-import hashlib
 import struct
 
 from device import psa as _psa
@@ -66,14 +65,6 @@ def _key_for(msg, kid, usage, alg):
     return k
 
 
-def _aes(k):
-    if k.type != C.PSA_KEY_TYPE_AES:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if k.ctx is None:
-        k.ctx = aes.new(k.data)
-    return k.ctx
-
-
 def _id_out(msg, kid):
     _reply(msg, 0, struct.pack("<I", kid))
 
@@ -98,24 +89,12 @@ def _new_key_attrs(msg):
     return a
 
 
-def _generate(msg, step, kid, alg, op):
-    a = _new_key_attrs(msg)
-    _id_out(msg, keystore.create(a, urandom(a.bits // 8), msg.client_id))
-
-
 def _destroy(msg, step, kid, alg, op):
     keystore.destroy(kid, msg.client_id)
 
 
 def _get_attributes(msg, step, kid, alg, op):
     _reply(msg, 0, keystore.get(kid, msg.client_id).attributes().pack())
-
-
-def _export(msg, step, kid, alg, op):
-    k = keystore.get(kid, msg.client_id)
-    if not k.usage & C.PSA_KEY_USAGE_EXPORT:
-        _err(_psa.PSA_ERROR_NOT_PERMITTED)
-    _reply(msg, 0, k.data)
 
 
 def _random(msg, step, kid, alg, op):
@@ -130,16 +109,6 @@ def _random(msg, step, kid, alg, op):
 
 
 # --- hash --------------------------------------------------------------------------------------------
-def _check_hash(alg):
-    if alg != C.PSA_ALG_SHA_256:
-        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x02000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-
-
-def _hash_compute(msg, step, kid, alg, op):
-    _check_hash(alg)
-    _reply(msg, 0, hashlib.sha256(_in(msg, 1)).digest())
-
-
 def _new_op(msg, kind, state):
     global _next_op
     if len(_ops) >= MAX_OPERATIONS:
@@ -161,53 +130,12 @@ def _op(msg, op, kind):
     return e[2]
 
 
-def _hash_setup(msg, step, kid, alg, op):
-    _check_hash(alg)
-    _new_op(msg, "hash", hashlib.sha256())
-
-
-def _hash_update(msg, step, kid, alg, op):
-    _op(msg, op, "hash").update(_in(msg, 1))
-
-
-def _hash_finish(msg, step, kid, alg, op):
-    h = _op(msg, op, "hash")
-    if msg.out_size[0] < 32:
-        del _ops[op]
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    del _ops[op]
-    psa_write(msg, 0, h.digest())
-
-
 def _abort(kind):
     def f(msg, step, kid, alg, op):
         _op(msg, op, kind)
         del _ops[op]
 
     return f
-
-
-# --- MAC ---------------------------------------------------------------------------------------------
-def _mac(msg, kid, alg, usage):
-    if alg != _HMAC_SHA256:
-        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x03000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    k = _key_for(msg, kid, usage, alg)
-    if k.type != C.PSA_KEY_TYPE_HMAC:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if k.ctx is None:
-        k.ctx = HMACKey(k.data)
-    return k.ctx.mac(_in(msg, 1))
-
-
-def _mac_compute(msg, step, kid, alg, op):
-    if msg.out_size[0] < 32:
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    psa_write(msg, 0, _mac(msg, kid, alg, C.PSA_KEY_USAGE_SIGN_MESSAGE))
-
-
-def _mac_verify(msg, step, kid, alg, op):
-    if not aes.compare_digest(_mac(msg, kid, alg, C.PSA_KEY_USAGE_VERIFY_MESSAGE), _in(msg, 2)):
-        _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
 
 
 # --- AEAD --------------------------------------------------------------------------------------------
@@ -281,35 +209,6 @@ def _aead_encrypt(msg, step, kid, alg, op):
 
 def _aead_decrypt(msg, step, kid, alg, op):
     _aead(msg, step, kid, alg, False)
-
-
-# --- AES-CBC without padding ----------------------------------------------------------------------
-def _cipher(msg, kid, alg, usage):
-    if alg != C.PSA_ALG_CBC_NO_PADDING:
-        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x04000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    return _aes(_key_for(msg, kid, usage, alg))
-
-
-def _cipher_encrypt(msg, step, kid, alg, op):
-    c = _cipher(msg, kid, alg, C.PSA_KEY_USAGE_ENCRYPT)
-    data = _in(msg, 1)
-    if len(data) % 16:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if len(data) + 16 > msg.out_size[0]:
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    iv = urandom(16)
-    psa_write(msg, 0, iv)
-    psa_write(msg, 0, c.cbc_encrypt(iv, data))
-
-
-def _cipher_decrypt(msg, step, kid, alg, op):
-    c = _cipher(msg, kid, alg, C.PSA_KEY_USAGE_DECRYPT)
-    data = _in(msg, 1)
-    if len(data) < 16 or len(data) % 16:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if len(data) - 16 > msg.out_size[0]:
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    psa_write(msg, 0, c.cbc_decrypt(data[:16], data[16:]))
 
 
 # --- key derivation: TLS12_PRF / TLS12_PSK_TO_MS with SHA-256 --------------------------------------
@@ -401,24 +300,36 @@ def _kdf_output_key(msg, step, kid, alg, op):
     _id_out(msg, keystore.create(a, st.take(a.bits // 8), msg.client_id))
 
 
+def _more(func):
+    """The handler of `func` in service_more (hash, MAC, CBC, export, generate: not on the TLS path of
+    the AEAD suites), which is imported on the first such call."""
+
+    def h(msg, step, kid, alg, op):
+        from device.partitions.crypto import service_more
+
+        service_more.HANDLERS[func](msg, step, kid, alg, op)
+
+    return h
+
+
 HANDLERS = {
     C.TFM_CRYPTO_IMPORT_KEY: _import,
     C.TFM_CRYPTO_DESTROY_KEY: _destroy,
     C.TFM_CRYPTO_GET_KEY_ATTRIBUTES: _get_attributes,
-    C.TFM_CRYPTO_EXPORT_KEY: _export,
-    C.TFM_CRYPTO_GENERATE_KEY: _generate,
+    C.TFM_CRYPTO_EXPORT_KEY: _more(C.TFM_CRYPTO_EXPORT_KEY),
+    C.TFM_CRYPTO_GENERATE_KEY: _more(C.TFM_CRYPTO_GENERATE_KEY),
     C.TFM_CRYPTO_GENERATE_RANDOM: _random,
-    C.TFM_CRYPTO_HASH_COMPUTE: _hash_compute,
-    C.TFM_CRYPTO_HASH_SETUP: _hash_setup,
-    C.TFM_CRYPTO_HASH_UPDATE: _hash_update,
-    C.TFM_CRYPTO_HASH_FINISH: _hash_finish,
+    C.TFM_CRYPTO_HASH_COMPUTE: _more(C.TFM_CRYPTO_HASH_COMPUTE),
+    C.TFM_CRYPTO_HASH_SETUP: _more(C.TFM_CRYPTO_HASH_SETUP),
+    C.TFM_CRYPTO_HASH_UPDATE: _more(C.TFM_CRYPTO_HASH_UPDATE),
+    C.TFM_CRYPTO_HASH_FINISH: _more(C.TFM_CRYPTO_HASH_FINISH),
     C.TFM_CRYPTO_HASH_ABORT: _abort("hash"),
-    C.TFM_CRYPTO_MAC_COMPUTE: _mac_compute,
-    C.TFM_CRYPTO_MAC_VERIFY: _mac_verify,
+    C.TFM_CRYPTO_MAC_COMPUTE: _more(C.TFM_CRYPTO_MAC_COMPUTE),
+    C.TFM_CRYPTO_MAC_VERIFY: _more(C.TFM_CRYPTO_MAC_VERIFY),
     C.TFM_CRYPTO_AEAD_ENCRYPT: _aead_encrypt,
     C.TFM_CRYPTO_AEAD_DECRYPT: _aead_decrypt,
-    C.TFM_CRYPTO_CIPHER_ENCRYPT: _cipher_encrypt,
-    C.TFM_CRYPTO_CIPHER_DECRYPT: _cipher_decrypt,
+    C.TFM_CRYPTO_CIPHER_ENCRYPT: _more(C.TFM_CRYPTO_CIPHER_ENCRYPT),
+    C.TFM_CRYPTO_CIPHER_DECRYPT: _more(C.TFM_CRYPTO_CIPHER_DECRYPT),
     C.TFM_CRYPTO_KEY_DERIVATION_SETUP: _kdf_setup,
     C.TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES: _kdf_input_bytes,
     C.TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY: _kdf_input_key,
