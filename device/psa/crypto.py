@@ -155,7 +155,7 @@ class KeyAttributes:
         self.id = id
 
     def pack(self):
-        return struct.pack(ATTRIBUTES_FORMAT, self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
+        return _pack(ATTRIBUTES_FORMAT, self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
 
     @classmethod
     def unpack(cls, data):
@@ -175,15 +175,19 @@ class KeyAttributes:
 psa_key_attributes_t = KeyAttributes
 
 
+_pack = struct.pack
+
+
 def _call(func, in_vecs=(), out_vecs=(), key=0, alg=0, op=0, step=0):
-    hdr = struct.pack(HEADER_FORMAT, func, step, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, op)
+    # (the handshake's wrappers call this with positional arguments: keyword calls cost more on MicroPython)
+    hdr = _pack(HEADER_FORMAT, func, step, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, op)
     status = _psa_call(TFM_CRYPTO_HANDLE, 0, (hdr,) + tuple(in_vecs) if in_vecs else (hdr,), out_vecs)
     if status:  # PSA_SUCCESS is 0
         raise _psa.PSAError(status)
 
 
 def _out(n):
-    return _psa.psa_outvec(bytearray(n))
+    return _psa.psa_outvec(bytearray(n), n)
 
 
 def _got(out):
@@ -193,7 +197,7 @@ def _got(out):
 def _u32(out):
     if out.len != 4:
         raise _psa.PSAError(_psa.PSA_ERROR_COMMUNICATION_FAILURE)
-    return struct.unpack("<I", out.base)[0]
+    return int.from_bytes(out.base, "little")
 
 
 # --- key management --------------------------------------------------------------------------------
@@ -212,7 +216,7 @@ def psa_generate_key(attributes):
 
 
 def psa_destroy_key(key):
-    _call(TFM_CRYPTO_DESTROY_KEY, key=key)
+    _call(TFM_CRYPTO_DESTROY_KEY, (), (), key)
 
 
 def psa_get_key_attributes(key):
@@ -398,16 +402,16 @@ class KeyDerivationOperation:
 
 def psa_key_derivation_setup(alg):
     o = _out(4)
-    _call(TFM_CRYPTO_KEY_DERIVATION_SETUP, (), (o,), alg=alg)
+    _call(TFM_CRYPTO_KEY_DERIVATION_SETUP, (), (o,), 0, alg)
     return KeyDerivationOperation(_u32(o), alg)
 
 
 def psa_key_derivation_input_bytes(operation, step, data):
-    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES, (data,), op=operation.handle, step=step)
+    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES, (data,), (), 0, 0, operation.handle, step)
 
 
 def psa_key_derivation_input_key(operation, step, key):
-    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY, op=operation.handle, step=step, key=key)
+    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY, (), (), key, 0, operation.handle, step)
 
 
 def psa_key_derivation_output_bytes(operation, n):
@@ -416,18 +420,18 @@ def psa_key_derivation_output_bytes(operation, n):
             return b""
         raise ValueError("negative length")
     o = _out(n)
-    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES, (), (o,), op=operation.handle)
+    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES, (), (o,), 0, 0, operation.handle)
     return _got(o)
 
 
 def psa_key_derivation_output_key(attributes, operation):
     """A new key of attributes.bits from the derivation stream; returns its key id."""
     o = _out(4)
-    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY, (attributes.pack(),), (o,), op=operation.handle)
+    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY, (attributes.pack(),), (o,), 0, 0, operation.handle)
     return _u32(o)
 
 
 def psa_key_derivation_abort(operation):
     if operation.handle:
         h, operation.handle = operation.handle, 0
-        _call(TFM_CRYPTO_KEY_DERIVATION_ABORT, op=h)
+        _call(TFM_CRYPTO_KEY_DERIVATION_ABORT, (), (), 0, 0, h)

@@ -30,7 +30,10 @@ _next_volatile = C.PSA_KEY_ID_VOLATILE_MIN
 
 
 class Key:
-    """One key in S memory. .ctx caches a cipher context (AES schedule, GHASH tables)."""
+    """One key in S memory. .ctx caches a cipher context (AES schedule), .gcm the GHASH tables."""
+
+    ctx = None  # (class defaults: set on the instance only when a context is made)
+    gcm = None
 
     def __init__(self, kid, type, bits, usage, alg, lifetime, owner, data):
         self.id = kid
@@ -41,8 +44,6 @@ class Key:
         self.lifetime = lifetime
         self.owner = owner
         self.data = data
-        self.ctx = None
-        self.gcm = None
 
     def attributes(self):
         return C.KeyAttributes(self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
@@ -57,15 +58,15 @@ def reset():
 
 def check_type(key_type, nbytes):
     """Raise PSAError unless `nbytes` of key material suit `key_type`."""
-    if key_type == C.PSA_KEY_TYPE_AES:
-        if nbytes not in (16, 32):  # AES-192 is not offered: MicroPython's cryptolib has none
+    if key_type == 0x2400:  # PSA_KEY_TYPE_AES
+        if nbytes != 16 and nbytes != 32:  # AES-192 is not offered: MicroPython's cryptolib has none
             raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED if nbytes == 24 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    elif key_type in (C.PSA_KEY_TYPE_HMAC, C.PSA_KEY_TYPE_DERIVE, C.PSA_KEY_TYPE_RAW_DATA):
+    elif key_type in (0x1100, 0x1200, 0x1001):  # PSA_KEY_TYPE_HMAC, _DERIVE, _RAW_DATA
         if nbytes < 1:
             raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
     else:
         raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
-    if nbytes > C.MAX_KEY_BYTES:
+    if nbytes > 128:  # MAX_KEY_BYTES
         raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
 
 
@@ -161,7 +162,7 @@ def destroy(kid, client_id):
     k = get(kid, client_id)
     if kid in _volatile:
         k.data = b""
-        k.ctx = None
+        k.ctx = k.gcm = None
         del _volatile[kid]
         return
     if C.PSA_KEY_ID_VENDOR_MIN <= kid:

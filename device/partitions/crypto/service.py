@@ -242,9 +242,13 @@ class _Kdf:
             _err(_psa.PSA_ERROR_INSUFFICIENT_DATA)
         self.left -= n
         buf = self.buf
-        while len(buf) < n:
-            self.a = self.key.mac(self.a)
-            buf += self.key.mac(self.a + self.seed)
+        key = self.key
+        while len(buf) < n:  # P_SHA256: A(i) = HMAC(secret, A(i-1)), output HMAC(secret, A(i) || seed)
+            a = self.a = key.mac(self.a)
+            buf += key.mac(a, self.seed)
+        if len(buf) == n:
+            self.buf = b""
+            return buf
         self.buf = buf[n:]
         return buf[:n]
 
