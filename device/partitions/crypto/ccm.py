@@ -141,6 +141,6 @@ def decrypt(cipher, nonce, aad, data, tag_len=16):
     pt = (x >> (8 * tag_len)).to_bytes(n, "big")
     end = _tag(cipher, mac, nonce, aad, pt, n, tag_len) - 16
     t = int.from_bytes(mac[end: end + tag_len], "big")
-    if (x ^ t) & ((1 << (8 * tag_len)) - 1):  # the whole tag compared at once (one int XOR): constant time
+    if (x & ((1 << (8 * tag_len)) - 1)) ^ t:  # the whole tag compared at once (one int XOR): constant time
         raise InvalidTag("CCM tag mismatch")
     return pt
