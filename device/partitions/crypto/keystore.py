@@ -9,21 +9,17 @@ factory-provisioned: no client may create or destroy them through the service.
 Persistent keys are ITS assets of the crypto partition itself (pid 259, its own ITS namespace)
 under uid KEY_UID_BASE + key id; record = b"PSAK" | type u16 | bits u16 | usage u32 | alg u32 |
 owner i32 (little endian) | key bytes. ITS checksums every asset; a record that does not parse
-reads as PSA_ERROR_DATA_CORRUPT.
+reads as PSA_ERROR_DATA_CORRUPT. That code lives in keystore_its and is imported on the first use
+of a persistent key id, so a device that only runs volatile keys (TLS with a PSK given as bytes)
+never loads it nor the ITS client wrappers.
 """
-
-import struct
 
 from device import psa as _psa
 from device.psa import PSAError
 from device.psa import crypto as C
-from device.psa import its as _its
 
 KEY_UID_BASE = 0x6B65790000000000  # b"key\0" then the 32-bit key id
 MAX_VOLATILE = 32
-_REC = "<4sHHIIi"
-_REC_SIZE = 20
-_MAGIC = b"PSAK"
 
 _volatile = {}
 _next_volatile = C.PSA_KEY_ID_VOLATILE_MIN
@@ -70,10 +66,6 @@ def check_type(key_type, nbytes):
         raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
 
 
-def _uid(kid):
-    return KEY_UID_BASE + kid
-
-
 def _is_persistent_id(kid):
     return C.PSA_KEY_ID_USER_MIN <= kid < C.PSA_KEY_ID_VOLATILE_MIN
 
@@ -98,30 +90,9 @@ def create(attrs, data, owner, factory=False):
         return kid
     if attrs.lifetime != C.PSA_KEY_LIFETIME_PERSISTENT:
         raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
-    kid = attrs.id
-    user = C.PSA_KEY_ID_USER_MIN <= kid <= C.PSA_KEY_ID_USER_MAX
-    vendor = C.PSA_KEY_ID_VENDOR_MIN <= kid < C.PSA_KEY_ID_VOLATILE_MIN
-    if not (user or (factory and vendor)):
-        raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if not factory and _exists(kid):
-        raise PSAError(_psa.PSA_ERROR_ALREADY_EXISTS)
-    rec = struct.pack(_REC, _MAGIC, attrs.type, 8 * len(data), attrs.usage, attrs.alg, owner) + data
-    try:
-        _its.psa_its_set(_uid(kid), rec)
-    except PSAError as e:
-        raise PSAError(_psa.PSA_ERROR_INSUFFICIENT_STORAGE if e.status == _psa.PSA_ERROR_INSUFFICIENT_STORAGE
-                       else _psa.PSA_ERROR_STORAGE_FAILURE)
-    return kid
+    from device.partitions.crypto import keystore_its
 
-
-def _exists(kid):
-    try:
-        _its.psa_its_get_info(_uid(kid))
-        return True
-    except PSAError as e:
-        if e.status == _psa.PSA_ERROR_DOES_NOT_EXIST:
-            return False
-        return True  # present but unreadable (corrupt): taken
+    return keystore_its.create(attrs, data, owner, factory)
 
 
 def load(kid):
@@ -131,21 +102,9 @@ def load(kid):
         return k
     if not _is_persistent_id(kid):
         raise PSAError(_psa.PSA_ERROR_INVALID_HANDLE)
-    try:
-        rec = _its.psa_its_get(_uid(kid))
-    except PSAError as e:
-        if e.status == _psa.PSA_ERROR_DOES_NOT_EXIST:
-            raise PSAError(_psa.PSA_ERROR_INVALID_HANDLE)
-        if e.status == _psa.PSA_ERROR_DATA_CORRUPT:
-            raise e
-        raise PSAError(_psa.PSA_ERROR_STORAGE_FAILURE)
-    if len(rec) <= _REC_SIZE:
-        raise PSAError(_psa.PSA_ERROR_DATA_CORRUPT)
-    magic, t, bits, usage, alg, owner = struct.unpack(_REC, rec[:_REC_SIZE])
-    data = rec[_REC_SIZE:]
-    if magic != _MAGIC or bits != 8 * len(data):
-        raise PSAError(_psa.PSA_ERROR_DATA_CORRUPT)
-    return Key(kid, t, bits, usage, alg, C.PSA_KEY_LIFETIME_PERSISTENT, owner, data)
+    from device.partitions.crypto import keystore_its
+
+    return keystore_its.load(kid)
 
 
 def get(kid, client_id):
@@ -167,7 +126,6 @@ def destroy(kid, client_id):
         return
     if C.PSA_KEY_ID_VENDOR_MIN <= kid:
         raise PSAError(_psa.PSA_ERROR_NOT_PERMITTED)  # factory-provisioned: read-only to clients
-    try:
-        _its.psa_its_remove(_uid(kid))
-    except PSAError:
-        raise PSAError(_psa.PSA_ERROR_STORAGE_FAILURE)
+    from device.partitions.crypto import keystore_its
+
+    keystore_its.remove(kid)
