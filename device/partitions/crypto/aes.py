@@ -34,6 +34,7 @@ except ImportError:
     _aesio = None
 
 BLOCK = 16
+_ZERO_IV = bytes(16)
 
 
 def xor(a, b):
@@ -98,7 +99,6 @@ class _CryptolibAES:
         self._enc = _cryptolib.aes(self._key, 1)
         self._dec = None
         self._mac = None  # one CBC context for every CBC-MAC of this key (see cbc_mac_into)
-        self._chain = None
 
     def ecb_encrypt(self, data):
         _check_blocks(data)
@@ -144,22 +144,27 @@ class _CryptolibAES:
         """CBC-MAC (IV 0) of the bytearray/memoryview `buf`, encrypting it in place: afterwards its last
         block is the MAC (and the rest is lost).
 
-        cryptolib's CBC object carries its chaining value from call to call, so one object serves
-        every MAC of this key: XORing the previous MAC (the chaining value it holds) into the first
-        block makes the chain start from zero again, with no new context (and key expansion) per MAC.
+        One CBC context serves every MAC of this key (no new context and key expansion per MAC), but
+        cryptolib's CBC object carries its chaining value c (the last MAC) from call to call. Two
+        blocks bring it back to zero without any arithmetic in Python: c itself (E(c ^ c) = E(0)),
+        then W = D(0) ^ E(0) (E(W ^ E(0)) = E(D(0)) = 0); W is computed once per key.
         """
         _check_blocks(buf)
         if not buf:
             return
         m = self._mac
-        c = self._chain
-        if m is None or c is None:  # first MAC (or the chaining value is unknown): a fresh context
-            m = self._mac = _cryptolib.aes(self._key, 2, bytes(16))
-        elif c:
-            buf[:16] = (int.from_bytes(buf[:16], "big") ^ c).to_bytes(16, "big")
-        self._chain = None  # if encrypt fails below, the chaining value is unknown: start over
+        self._mac = None  # should encrypt fail below, the chaining value is unknown: start over
+        if m is None:  # a fresh context (chain zero), and W
+            m = _cryptolib.aes(self._key, 2, _ZERO_IV)
+            z = int.from_bytes(self._enc.encrypt(_ZERO_IV), "big")
+            d = int.from_bytes(_cryptolib.aes(self._key, 1).decrypt(_ZERO_IV), "big")
+            self._restart = bytearray(16) + (z ^ d).to_bytes(16, "big")  # [chaining value | W]
+            self._spill = bytearray(32)
+        else:
+            m.encrypt(self._restart, self._spill)  # chain: c -> E(0) -> 0
         m.encrypt(buf, buf)
-        self._chain = int.from_bytes(buf[-16:], "big")
+        self._restart[:16] = buf[-16:]
+        self._mac = m
 
 
 _CLASSES = {}  # aes_pure and aes_aesio are imported only when asked for or needed
