@@ -111,9 +111,10 @@ def _keystream(cipher, tmpl, ks, nonce, n, tag_len):
 
 def encrypt(cipher, nonce, aad, plaintext, tag_len=16):
     """ciphertext || tag (bytes)."""
-    _check(nonce, tag_len)
-    n = len(plaintext)
     q = 15 - len(nonce)
+    if q < 2 or q > 8 or tag_len < 4 or tag_len > 16 or tag_len & 1:
+        _check(nonce, tag_len)  # (raises the specific ValueError)
+    n = len(plaintext)
     a = len(aad) if aad else 0
     if n > _cap or q != _q or a > 30:
         tmpl, ks, mac = _buffers(n, q, a)
@@ -127,11 +128,12 @@ def encrypt(cipher, nonce, aad, plaintext, tag_len=16):
 
 def decrypt(cipher, nonce, aad, data, tag_len=16):
     """The plaintext (bytes) of ciphertext || tag; raises aes.InvalidTag when it does not verify."""
-    _check(nonce, tag_len)
+    q = 15 - len(nonce)
+    if q < 2 or q > 8 or tag_len < 4 or tag_len > 16 or tag_len & 1:
+        _check(nonce, tag_len)  # (raises the specific ValueError)
     n = len(data) - tag_len
     if n < 0:
         raise InvalidTag("CCM input shorter than its tag")
-    q = 15 - len(nonce)
     a = len(aad) if aad else 0
     if n > _cap or q != _q or a > 30:
         tmpl, ks, mac = _buffers(n, q, a)
