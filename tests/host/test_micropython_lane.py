@@ -19,7 +19,7 @@ def _check(name, proc):
 
 
 def test_portable_tests_on_micropython_from_source():
-    _check("MicroPython lane (.py)", lane.run(["tests/mp_runner.py", lane.ROOT]))
+    _check("MicroPython lane (.py)", lane.run(["tests/mp_runner.py", lane.ROOT], heapsize=lane.HEAPSIZE_SOURCE))
 
 
 def test_portable_tests_on_micropython_from_mpy(tmp_path):
