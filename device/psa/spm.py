@@ -23,7 +23,7 @@ import sys
 from device import psa
 from device.compat import const
 from device.psa import PSAProgrammerError
-from device.psa.service import Message
+from device.psa.service import Message, Vectors
 
 _STATIC = const(0x40000000)  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
 _MAX_STATELESS = const(32)
@@ -72,6 +72,7 @@ class _Partition:
             raise ValueError("partition %s: type must be PSA-ROT or APPLICATION-ROT" % self.name)
         deps = m.get("dependencies")
         self.dependencies = None if deps is None else tuple(deps)
+        self.vectors = Vectors()  # re-armed for each message delivered to this partition
         self.services = []
         for desc in m.get("services", ()):
             sfn = getattr(obj, desc["name"].lower() + "_sfn", None)
@@ -181,9 +182,10 @@ class SPM:
             raise PSAProgrammerError("psa_connect to stateless service %s" % s.name)
         if not self._allowed(s) or not self._version_ok(s, version):
             return psa.PSA_ERROR_CONNECTION_REFUSED
+        self._enter(s.partition)
         handle = self._new_handle()
         conn = _Connection(s, self.client_id())
-        msg = Message(psa.PSA_IPC_CONNECT, handle, conn.client_id, None, (), ())
+        msg = self._bare_message(s.partition, psa.PSA_IPC_CONNECT, handle, conn.client_id, None)
         status = self._deliver(s, msg)
         if status != psa.PSA_SUCCESS:
             return psa.PSA_ERROR_CONNECTION_BUSY if status == psa.PSA_ERROR_CONNECTION_BUSY else (
@@ -217,7 +219,10 @@ class SPM:
         return conn.service, conn
 
     def call(self, handle, type, in_vec=(), out_vec=()):
-        # the hot path: checks in the order TF-M makes them, with few lookups
+        # The hot path (every psa_call): checks in the order TF-M makes them, the common case first
+        # (a stateless handle with the service's exact version, bytes in-vectors, psa_outvec
+        # out-vectors), and no allocation but the Message itself: the vectors go into the
+        # partition's reusable Vectors (service.py explains why that keeps messages apart).
         s = self._by_handle.get(handle) if handle.__class__ is int else None
         if s is not None:  # a stateless handle with the exact version the service has
             conn = None
@@ -232,27 +237,49 @@ class SPM:
                     raise PSAProgrammerError("psa_call: stateless handle version not accepted by %s" % s.name)
         if type.__class__ is not int or type < 0 or type > _CALL_TYPE_MAX:
             raise PSAProgrammerError("psa_call: type %r outside 0..INT16_MAX" % (type,))
-        try:
-            n_in = len(in_vec)
-            n_out = len(out_vec)
-        except TypeError:
-            raise PSAProgrammerError("psa_call: in_vec and out_vec must be sequences")
+        p = s.partition
+        running = self._running
+        if running and p in running:  # before touching p's Vectors: its message is being served
+            raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
+        if in_vec.__class__ is not tuple:  # a list or other sequence: a tuple the caller cannot change
+            in_vec = _sequence(in_vec)
+        if out_vec.__class__ is not tuple:
+            out_vec = _sequence(out_vec)
+        n_in = len(in_vec)
+        n_out = len(out_vec)
         if n_in + n_out > _MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
-        ins = []
-        in_size = [0, 0, 0, 0]
-        for v in in_vec:
-            if v.__class__ is not bytes:
-                if v is None:
-                    v = b""
-                elif isinstance(v, (bytearray, memoryview)):
-                    v = bytes(v)  # the partition sees a copy, never the caller's buffer
-                elif not isinstance(v, bytes):
-                    raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (v.__class__,))
-            in_size[len(ins)] = len(v)
-            ins.append(v)
-        outs = []
-        out_size = [0, 0, 0, 0]
+        v = p.vectors
+        pos = v.pos
+        # in-vectors: bytes objects are immutable and serve as they are (no copy); others are copied
+        sizes = v.in_size
+        k = v.n_in
+        while k > n_in:  # slots the previous message used and this one does not: back to 0
+            k -= 1
+            sizes[k] = 0
+            pos[k] = 0
+        v.n_in = n_in
+        ins = in_vec
+        i = 0
+        for x in in_vec:
+            if x.__class__ is not bytes:
+                x = _in_copy(x)
+                if ins is in_vec:
+                    ins = list(in_vec)
+                ins[i] = x
+            sizes[i] = len(x)
+            pos[i] = 0
+            i += 1
+        # out-vectors: the caller's writable buffers, reached only through psa_write
+        sizes = v.out_size
+        bufs = v.outs
+        k = v.n_out
+        while k > n_out:
+            k -= 1
+            sizes[k] = 0
+            pos[4 + k] = 0
+        v.n_out = n_out
+        i = 0
         for ov in out_vec:
             if ov.__class__ is not _outvec and not isinstance(ov, _outvec):
                 raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
@@ -262,18 +289,28 @@ class SPM:
                 raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
             if n.__class__ is not int or n < 0 or n > len(b):
                 raise PSAProgrammerError("psa_call: out-vector len outside its buffer")
-            out_size[len(outs)] = n
-            outs.append(b)
-        r = self._running
-        msg = Message(type, handle, r[-1].pid if r else self.ns_client_id, conn.rhandle if conn else None,
-                      ins, outs, in_size, out_size)
+            bufs[i] = b
+            sizes[i] = n
+            pos[4 + i] = 0
+            i += 1
+        v.ins = ins
+        msg = Message()  # the per-delivery identity; six attribute stores, no __init__ call
+        msg.type = type
+        msg.handle = handle
+        msg.client_id = running[-1].pid if running else self.ns_client_id
+        if conn is not None:
+            msg.rhandle = conn.rhandle
+        msg.in_size = v.in_size
+        msg.out_size = sizes
+        msg._v = v
         status = self._deliver(s, msg)
         if conn is not None:
             conn.rhandle = msg.rhandle
-        if n_out:
-            w = msg._pos
-            for i in range(n_out):
-                out_vec[i].len = w[4 + i]
+        i = 0
+        for ov in out_vec:
+            ov.len = pos[4 + i]
+            bufs[i] = None  # drop the reference to the caller's buffer
+            i += 1
         return status
 
     def close(self, handle):
@@ -282,16 +319,38 @@ class SPM:
         if isinstance(handle, int) and handle > 0 and handle & _STATIC:
             raise PSAProgrammerError("psa_close: stateless handle 0x%x" % handle)
         s, conn = self._service_for(handle, "psa_close")
+        self._enter(s.partition)
         del self._conns[handle]
-        msg = Message(psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle, (), ())
+        msg = self._bare_message(s.partition, psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle)
         self._deliver(s, msg)
 
-    def _deliver(self, s, msg):
-        p = s.partition
+    def _enter(self, p):
+        """Refuse a call into a partition that is running (a deadlock in TF-M)."""
         running = self._running
         if running and p in running:
             raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
+
+    def _bare_message(self, p, type, handle, client_id, rhandle):
+        """A CONNECT or DISCONNECT message: no vectors (p is not running: checked by _enter)."""
+        v = p.vectors
+        v.clear()
+        msg = Message()
+        msg.type = type
+        msg.handle = handle
+        msg.client_id = client_id
+        msg.rhandle = rhandle
+        msg.in_size = v.in_size
+        msg.out_size = v.out_size
+        msg._v = v
+        return msg
+
+    def _deliver(self, s, msg):
+        """Run s's service function on msg (armed in p.vectors); the message dies when it returns."""
+        p = s.partition
+        v = msg._v
+        running = self._running
         running.append(p)
+        v.live = msg
         try:
             status = s.sfn(msg)
         except PSAProgrammerError as e:
@@ -306,7 +365,8 @@ class SPM:
             self._fault(p.pid, repr(e))
             status = psa.PSA_ERROR_SERVICE_FAILURE
         finally:
-            msg.live = False
+            v.live = None  # the reply: this message is dead from now on
+            v.ins = ()  # and its in-vectors are no longer kept alive
             running.pop()
         if status.__class__ is not int:
             e = PSAProgrammerError("%s returned %r, not a status" % (s.name, status))
@@ -348,6 +408,25 @@ class SPM:
                 finally:
                     self._running.pop()
         raise ValueError("no partition with pid %r" % (pid,))
+
+
+def _sequence(vec):
+    """in_vec/out_vec given as a list (or another sequence): as a tuple, or a programmer error."""
+    try:
+        return tuple(vec)
+    except TypeError:
+        raise PSAProgrammerError("psa_call: in_vec and out_vec must be sequences")
+
+
+def _in_copy(x):
+    """An in-vector that is not a bytes object: the partition gets an immutable copy."""
+    if x is None:
+        return b""
+    if isinstance(x, (bytearray, memoryview)):
+        return bytes(x)  # the partition sees a copy, never the caller's buffer
+    if isinstance(x, bytes):  # a bytes subclass
+        return bytes(x)
+    raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (x.__class__,))
 
 
 def _default_root():

@@ -85,6 +85,7 @@ class EchoPartition:
                 psa_write(msg, 0, bytes(out.base))
         elif t == STASH:
             self.stash = msg
+            self.stash_read = psa_read(msg, 0, msg.in_size[0])
         elif t == BAD_RETURN:
             return "ok"
         elif t == CRASH:

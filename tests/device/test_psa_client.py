@@ -198,7 +198,10 @@ def test_in_vectors_are_copies_and_messages_die_after_the_reply():
     assert psa.psa_call(ECHO_H, fx.STASH, (data,), (out,)) == 0
     msg = echo.stash
     assert msg.client_id == -1 and msg.in_size[0] == 7 and msg.out_size[0] == 7
-    assert msg._in[0] is not data and isinstance(msg._in[0], bytes)  # the partition saw a copy
+    seen = echo.stash_read  # what psa_read gave the partition: an immutable copy, not the caller's buffer
+    assert seen == b"mutable" and seen is not data and isinstance(seen, bytes)
+    data[0] = ord("M")
+    assert seen == b"mutable"
     _raises(psa_read, msg, 0, 1)  # the reply was sent: the message is dead
     _raises(psa_write, msg, 0, b"late")
 
@@ -206,9 +209,9 @@ def test_in_vectors_are_copies_and_messages_die_after_the_reply():
 def test_service_api_bad_arguments():
     s, echo, conn = fx.start()
     # drive the service API directly through a stashed live message
-    from device.psa.service import Message, psa_skip
+    from device.psa.service import message, psa_skip
 
-    msg = Message(1, ECHO_H, -1, None, [b"abcdef"], [(bytearray(4), 4)])
+    msg = message(1, ECHO_H, -1, None, [b"abcdef"], [(bytearray(4), 4)])
     _raises(psa_read, msg, 4, 1)
     _raises(psa_read, msg, -1, 1)
     _raises(psa_read, msg, 0, -1)
@@ -219,7 +222,7 @@ def test_service_api_bad_arguments():
     psa_write(msg, 1, b"")
     psa_write(msg, 0, b"ab")
     _raises(psa_write, msg, 0, b"abc")
-    conn_msg = Message(psa.PSA_IPC_CONNECT, 5, -1, None, (), ())
+    conn_msg = message(psa.PSA_IPC_CONNECT, 5, -1, None, (), ())
     _raises(psa_read, conn_msg, 0, 1)
 
 
