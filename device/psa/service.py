@@ -13,18 +13,25 @@ msg.in_size[4], msg.out_size[4] mirror psa_msg_t. A bad index, a negative length
 write beyond an out-vector's size, or touching a message after its reply is a
 programmer error of the partition: PSAProgrammerError.
 
-Cost model (this is the hot path of every psa_call): a delivery allocates only the small
-Message object itself; the vectors, sizes and positions live in a Vectors object that the SPM
-keeps per partition and re-arms for each delivery (a partition never runs two messages at
-once: re-entry is refused). The Message stays the per-delivery identity: Vectors.live points
-at the one message being delivered, so a message kept after its reply is dead for good, even
-while later messages reuse the same Vectors.
+Cost model (this is the hot path of every psa_call; on MicroPython each allocation, each
+Python-level call and each builtin-name lookup is expensive):
+- the vectors, their sizes and positions live in a Vectors object the SPM keeps per partition
+  and re-arms for each delivery (a partition never serves two messages at once: re-entry is
+  refused);
+- each service has its own Message subclass (message_class) holding what every message to it
+  shares as class attributes: its Vectors, the size lists, its stateless handle, the NS client id;
+- so a delivery allocates one small Message instance and stores `type` (plus client_id /
+  handle / rhandle when they differ from the class defaults). That instance is the message's
+  identity: a message is live only while it is the one being delivered (service._current), so
+  a message kept after its reply is dead for good, although later messages reuse the Vectors.
 """
 
 from device.compat import const
 from device.psa import PSAProgrammerError
 
 _MAX_IOVEC = const(4)
+_len = len  # module-level aliases: a builtin name costs a second (linear) lookup on MicroPython
+_int = int
 
 
 class Vectors:
@@ -35,7 +42,6 @@ class Vectors:
     in_size/out_size: the lists the Message exposes; slots >= n_in / n_out are 0.
     pos[0..3]: read position of each in-vector; pos[4..7]: bytes written to each out-vector
     (0 in unused slots).
-    live: the Message being delivered now, None between deliveries.
     """
 
     def __init__(self):
@@ -46,7 +52,6 @@ class Vectors:
         self.pos = [0, 0, 0, 0, 0, 0, 0, 0]
         self.n_in = 0
         self.n_out = 0
-        self.live = None
 
     def clear(self):
         """No vectors (CONNECT/DISCONNECT messages): every size and position 0."""
@@ -60,82 +65,116 @@ class Vectors:
 class Message:
     """psa_msg_t for one delivery; dead once the service function returns.
 
-    Fields: type, handle, client_id, rhandle, in_size, out_size (and _v, the partition's Vectors).
-    No __init__: the SPM makes one per delivery with Message() and stores the fields itself (a
-    Python-level __init__ call costs ~0.3 us on MicroPython). message() builds a standalone one.
+    Fields: type, handle, client_id, rhandle, in_size, out_size (and _v: the partition's Vectors).
+    The SPM delivers instances of a per-service subclass (message_class); message() builds a
+    standalone live one for tests and tools.
     """
 
     rhandle = None  # stateless messages carry none; connection messages store their own
+    handle = None
+    client_id = -1
+
+
+def message_class(vectors, handle, client_id):
+    """The Message subclass of one service (of the partition owning `vectors`): class attributes
+    hold what all its messages share, so a delivery only creates the instance and sets `type`."""
+
+    class ServiceMessage(Message):
+        pass
+
+    ServiceMessage._v = vectors
+    ServiceMessage.in_size = vectors.in_size
+    ServiceMessage.out_size = vectors.out_size
+    ServiceMessage.handle = handle
+    ServiceMessage.client_id = client_id
+    return ServiceMessage
+
+
+# The message being delivered now, set by the SPM around each service function (and restored
+# after it, for nested calls); a message is live only while it is this one. _bare: the same for
+# CONNECT/DISCONNECT messages, which carry no vectors. A module global: one lookup, no attribute chain.
+_current = None
+_bare = None
 
 
 def message(type, handle, client_id, rhandle, ins, outs):
-    """A standalone live Message (tests, tools): ins bytes-like objects, outs (buffer, size) pairs."""
-    if len(ins) + len(outs) > _MAX_IOVEC:
+    """A standalone live Message (tests, tools): ins bytes-like objects, outs (buffer, size) pairs.
+    It stays live until the next message() (deliveries in between restore it afterwards)."""
+    global _current, _bare
+    if _len(ins) + _len(outs) > _MAX_IOVEC:
         raise PSAProgrammerError("more than PSA_MAX_IOVEC vectors")
     v = Vectors()
     v.ins = [bytes(x) for x in ins]
-    v.n_in = len(ins)
+    v.n_in = _len(ins)
     for i in range(v.n_in):
-        v.in_size[i] = len(v.ins[i])
-    v.n_out = len(outs)
+        v.in_size[i] = _len(v.ins[i])
+    v.n_out = _len(outs)
     for i in range(v.n_out):
         v.outs[i] = outs[i][0]
         v.out_size[i] = outs[i][1]
-    m = Message()
+    m = message_class(v, handle, client_id)()
     m.type = type
-    m.handle = handle
-    m.client_id = client_id
     if rhandle is not None:
         m.rhandle = rhandle
-    m.in_size = v.in_size
-    m.out_size = v.out_size
-    m._v = v
-    v.live = m
+    _current, _bare = (None, m) if type < 0 else (m, None)
     return m
 
 
-def _dead(msg):
-    if msg.__class__ is not Message or msg._v.live is not msg:
+def _misuse(msg, idx, num):
+    """The PSAProgrammerError for a psa_read/psa_skip the fast path refused (errors are rare: named
+    precisely here, not on the fast path)."""
+    if msg is not _current:
+        if msg is _bare and msg is not None:
+            return PSAProgrammerError("connect/disconnect messages carry no vectors")
         return PSAProgrammerError("not a live message")
-    return PSAProgrammerError("connect/disconnect messages carry no vectors")
+    if idx.__class__ is not _int or not 0 <= idx < _MAX_IOVEC:
+        return PSAProgrammerError("vector index out of range: %r" % (idx,))
+    return PSAProgrammerError("bad length %r" % (num,))
 
 
-# psa_read / psa_skip / psa_write check inline (no helper call: a Python call is ~0.2 us on
-# MicroPython and these run several times per psa_call). The order: a live message of this
-# delivery that carries vectors, then the index, then the length.
+def _write_misuse(msg, idx, data):
+    """The PSAProgrammerError for a psa_write the fast path refused."""
+    if msg is not _current or idx.__class__ is not _int or not 0 <= idx < _MAX_IOVEC:
+        return _misuse(msg, idx, 0)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return PSAProgrammerError("psa_write: data is not bytes-like: %r" % (data.__class__,))
+    v = msg._v
+    return PSAProgrammerError("psa_write beyond out-vector %d: %d + %d > %d" % (
+        idx, v.pos[4 + idx], _len(data), v.out_size[idx]))
+
+
+# psa_read / psa_skip / psa_write run several times per psa_call, so they check inline and
+# stay small: at most 11 words of locals + value stack and no try block, so that MicroPython
+# keeps their frame on the C stack (a bigger frame is heap-allocated and freed at every call;
+# see docs/psa.md "Performance"). The checks: the message being delivered, an int index 0..3,
+# an int length >= 0; _misuse names the error.
 
 
 def psa_read(msg, invec_idx, num_bytes):
     """Copy up to num_bytes from in-vector invec_idx (from where the last read/skip stopped)."""
-    if msg.__class__ is not Message or msg._v.live is not msg or msg.type < 0:
-        raise _dead(msg)
-    if invec_idx.__class__ is not int or invec_idx < 0 or invec_idx >= _MAX_IOVEC:
-        raise PSAProgrammerError("vector index out of range: %r" % (invec_idx,))
-    if num_bytes.__class__ is not int or num_bytes < 0:
-        raise PSAProgrammerError("psa_read: bad length %r" % (num_bytes,))
+    if (msg is not _current or invec_idx.__class__ is not _int or invec_idx < 0 or invec_idx >= _MAX_IOVEC
+            or num_bytes.__class__ is not _int or num_bytes < 0):
+        raise _misuse(msg, invec_idx, num_bytes)
     v = msg._v
     p = v.pos
     pos = p[invec_idx]
-    n = v.in_size[invec_idx] - pos  # <= 0 for a vector the caller did not pass
+    n = v.in_size[invec_idx] - pos  # 0 for a vector the caller did not pass
     if num_bytes < n:
         n = num_bytes
     if n <= 0:
         return b""
     p[invec_idx] = pos + n
-    data = v.ins[invec_idx]
-    if n == len(data):  # the whole vector: it is immutable bytes already, no copy
-        return data
-    return data[pos : pos + n]
+    v = v.ins[invec_idx]
+    if n == _len(v):  # the whole vector: it is immutable bytes already, no copy
+        return v
+    return v[pos : pos + n]
 
 
 def psa_skip(msg, invec_idx, num_bytes):
     """Skip up to num_bytes of in-vector invec_idx; returns the number skipped."""
-    if msg.__class__ is not Message or msg._v.live is not msg or msg.type < 0:
-        raise _dead(msg)
-    if invec_idx.__class__ is not int or invec_idx < 0 or invec_idx >= _MAX_IOVEC:
-        raise PSAProgrammerError("vector index out of range: %r" % (invec_idx,))
-    if num_bytes.__class__ is not int or num_bytes < 0:
-        raise PSAProgrammerError("psa_skip: bad length %r" % (num_bytes,))
+    if (msg is not _current or invec_idx.__class__ is not _int or invec_idx < 0 or invec_idx >= _MAX_IOVEC
+            or num_bytes.__class__ is not _int or num_bytes < 0):
+        raise _misuse(msg, invec_idx, num_bytes)
     v = msg._v
     p = v.pos
     pos = p[invec_idx]
@@ -150,28 +189,21 @@ def psa_skip(msg, invec_idx, num_bytes):
 
 def psa_write(msg, outvec_idx, data):
     """Append data to out-vector outvec_idx. Beyond its size: PSAProgrammerError (the partition's error)."""
-    if msg.__class__ is not Message or msg._v.live is not msg or msg.type < 0:
-        raise _dead(msg)
-    if outvec_idx.__class__ is not int or outvec_idx < 0 or outvec_idx >= _MAX_IOVEC:
-        raise PSAProgrammerError("vector index out of range: %r" % (outvec_idx,))
-    n = len(data)
-    if not n:
-        return
+    if msg is not _current or outvec_idx.__class__ is not _int or outvec_idx < 0 or outvec_idx >= _MAX_IOVEC:
+        raise _write_misuse(msg, outvec_idx, data)
     v = msg._v
     p = v.pos
-    i = 4 + outvec_idx
-    pos = p[i]
-    # out_size is 0 for a vector the caller did not pass (its pos slot may be stale: unused)
-    if pos + n > v.out_size[outvec_idx]:
-        raise PSAProgrammerError(
-            "psa_write beyond out-vector %d: %d + %d > %d" % (outvec_idx, pos, n, v.out_size[outvec_idx])
-        )
-    v.outs[outvec_idx][pos : pos + n] = data
-    p[i] = pos + n
+    pos = p[4 + outvec_idx]
+    end = pos + _len(data)
+    if end > v.out_size[outvec_idx]:  # out_size is 0 for a vector the caller did not pass
+        raise _write_misuse(msg, outvec_idx, data)
+    if end > pos:
+        v.outs[outvec_idx][pos:end] = data
+        p[4 + outvec_idx] = end
 
 
 def psa_set_rhandle(msg, rhandle):
     """Attach a partition-private value to the connection (seen as msg.rhandle in later messages)."""
-    if msg.__class__ is not Message or msg._v.live is not msg:
-        raise PSAProgrammerError("not a live message")
+    if msg is None or (msg is not _current and msg is not _bare):
+        raise PSAProgrammerError("psa_set_rhandle: not a live message")
     msg.rhandle = rhandle

@@ -23,7 +23,8 @@ import sys
 from device import psa
 from device.compat import const
 from device.psa import PSAProgrammerError
-from device.psa.service import Message, Vectors
+from device.psa import service as _service
+from device.psa.service import Vectors, message_class
 
 _STATIC = const(0x40000000)  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
 _MAX_STATELESS = const(32)
@@ -32,6 +33,11 @@ _MAX_FAULTS = const(8)
 _CALL_TYPE_MAX = const(0x7FFF)
 _CONNECTION_REFUSED = const(-130)
 _outvec = psa.psa_outvec
+_int = int  # module-level aliases: a builtin name costs a second (linear) lookup on MicroPython
+_len = len
+_bytes = bytes
+_bytearray = bytearray
+_tuple = tuple
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
 _spm = None
@@ -53,6 +59,7 @@ class _Service:
         self.strict = desc.get("version_policy", "STRICT") == "STRICT"
         self.connection_based = bool(desc.get("connection_based", True))
         self.index = desc.get("stateless_handle")
+        self.handle = None  # the stateless handle, set at registration
         self.sfn = sfn
 
 
@@ -73,6 +80,7 @@ class _Partition:
         deps = m.get("dependencies")
         self.dependencies = None if deps is None else tuple(deps)
         self.vectors = Vectors()  # re-armed for each message delivered to this partition
+        self.running = False  # executing now (maybe waiting on a call it made): not re-enterable
         self.services = []
         for desc in m.get("services", ()):
             sfn = getattr(obj, desc["name"].lower() + "_sfn", None)
@@ -103,7 +111,7 @@ class SPM:
         self._by_handle = {}  # exact stateless handle value -> service (the fast path of call)
         self._conns = {}  # handle -> _Connection
         self._next_handle = 1
-        self._running = []  # stack of partitions being executed
+        self._current = None  # the partition executing now (its service function or init); None: NS
         self.faults = []  # the last (pid, repr of the exception) of partitions that failed
         pids = {}
         for obj in partitions:
@@ -121,11 +129,19 @@ class SPM:
         for p in self.partitions:
             init = getattr(p.obj, "init", None)
             if init is not None:
-                self._running.append(p)
-                try:
-                    init(config)
-                finally:
-                    self._running.pop()
+                self._run_as(p, init, (config,))
+
+    def _run_as(self, p, fn, args):
+        """fn(*args) with partition p executing (its init, provisioning): p may not be re-entered."""
+        prev = self._current
+        was = p.running
+        self._current = p
+        p.running = True
+        try:
+            return fn(*args)
+        finally:
+            p.running = was
+            self._current = prev
 
     def _register(self, s):
         if not isinstance(s.sid, int) or s.sid in self._by_sid:
@@ -144,20 +160,22 @@ class SPM:
             s.handle = stateless_handle(s.version, idx)
             self._stateless[idx] = s
             self._by_handle[s.handle] = s
+        # the class of this service's messages: the fields all its messages share are class attributes
+        s.message = message_class(s.partition.vectors, s.handle, self.ns_client_id)
         self._by_sid[s.sid] = s
         self._by_name[s.name] = s
 
     # --- who is calling ---
     def client_id(self):
         """The caller's client id: the running partition's pid, else the NS client id (< 0)."""
-        r = self._running
-        return r[-1].pid if r else self.ns_client_id
+        p = self._current
+        return p.pid if p is not None else self.ns_client_id
 
     def _allowed(self, s):
-        r = self._running
-        if not r:
+        p = self._current
+        if p is None:
             return s.ns_ok
-        deps = r[-1].dependencies
+        deps = p.dependencies
         return deps is None or s.name in deps
 
     def _version_ok(self, s, version):
@@ -182,10 +200,9 @@ class SPM:
             raise PSAProgrammerError("psa_connect to stateless service %s" % s.name)
         if not self._allowed(s) or not self._version_ok(s, version):
             return psa.PSA_ERROR_CONNECTION_REFUSED
-        self._enter(s.partition)
         handle = self._new_handle()
         conn = _Connection(s, self.client_id())
-        msg = self._bare_message(s.partition, psa.PSA_IPC_CONNECT, handle, conn.client_id, None)
+        msg = self._bare_message(s, psa.PSA_IPC_CONNECT, handle, conn.client_id, None)
         status = self._deliver(s, msg)
         if status != psa.PSA_SUCCESS:
             return psa.PSA_ERROR_CONNECTION_BUSY if status == psa.PSA_ERROR_CONNECTION_BUSY else (
@@ -219,14 +236,15 @@ class SPM:
         return conn.service, conn
 
     def call(self, handle, type, in_vec=(), out_vec=()):
-        # The hot path (every psa_call): checks in the order TF-M makes them, the common case first
-        # (a stateless handle with the service's exact version, bytes in-vectors, psa_outvec
-        # out-vectors), and no allocation but the Message itself: the vectors go into the
-        # partition's reusable Vectors (service.py explains why that keeps messages apart).
-        s = self._by_handle.get(handle) if handle.__class__ is int else None
+        # The hot path of every psa_call. Checks in the order TF-M makes them, the common case
+        # first (a stateless handle with the service's exact version, a tuple of bytes in-vectors,
+        # a tuple of psa_outvec), one small allocation (the Message: see service.py), the delivery
+        # inline. Builtins are reached through module aliases (_int, _len ...): cheaper lookups.
+        cur = self._current
+        s = self._by_handle.get(handle) if handle.__class__ is _int else None
         if s is not None:  # a stateless handle with the exact version the service has
             conn = None
-            if not (s.ns_ok if not self._running else self._allowed(s)):
+            if not (s.ns_ok if cur is None else self._allowed(s)):
                 return _CONNECTION_REFUSED
         else:
             s, conn = self._service_for(handle, "psa_call")
@@ -235,23 +253,22 @@ class SPM:
                     return _CONNECTION_REFUSED
                 if not self._version_ok(s, (handle >> 8) & 0xFF):
                     raise PSAProgrammerError("psa_call: stateless handle version not accepted by %s" % s.name)
-        if type.__class__ is not int or type < 0 or type > _CALL_TYPE_MAX:
+        if type.__class__ is not _int or type < 0 or type > _CALL_TYPE_MAX:
             raise PSAProgrammerError("psa_call: type %r outside 0..INT16_MAX" % (type,))
         p = s.partition
-        running = self._running
-        if running and p in running:  # before touching p's Vectors: its message is being served
+        if p.running:  # checked before touching p's Vectors: they hold the message p is serving
             raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
-        if in_vec.__class__ is not tuple:  # a list or other sequence: a tuple the caller cannot change
+        if in_vec.__class__ is not _tuple:  # a list or another sequence: a tuple the caller cannot change
             in_vec = _sequence(in_vec)
-        if out_vec.__class__ is not tuple:
+        if out_vec.__class__ is not _tuple:
             out_vec = _sequence(out_vec)
-        n_in = len(in_vec)
-        n_out = len(out_vec)
+        n_in = _len(in_vec)
+        n_out = _len(out_vec)
         if n_in + n_out > _MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
         v = p.vectors
         pos = v.pos
-        # in-vectors: bytes objects are immutable and serve as they are (no copy); others are copied
+        # in-vectors: bytes objects are immutable and serve as they are; others are copied
         sizes = v.in_size
         k = v.n_in
         while k > n_in:  # slots the previous message used and this one does not: back to 0
@@ -262,12 +279,12 @@ class SPM:
         ins = in_vec
         i = 0
         for x in in_vec:
-            if x.__class__ is not bytes:
+            if x.__class__ is not _bytes:
                 x = _in_copy(x)
                 if ins is in_vec:
                     ins = list(in_vec)
                 ins[i] = x
-            sizes[i] = len(x)
+            sizes[i] = _len(x)
             pos[i] = 0
             i += 1
         # out-vectors: the caller's writable buffers, reached only through psa_write
@@ -281,29 +298,47 @@ class SPM:
         v.n_out = n_out
         i = 0
         for ov in out_vec:
-            if ov.__class__ is not _outvec and not isinstance(ov, _outvec):
-                raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
+            if ov.__class__ is not _outvec:
+                _check_outvec(ov)
             b = ov.base
             n = ov.len
-            if b.__class__ is not bytearray and (isinstance(b, bytes) or not isinstance(b, (bytearray, memoryview))):
-                raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
-            if n.__class__ is not int or n < 0 or n > len(b):
+            if b.__class__ is not _bytearray:
+                _check_buffer(b)
+            if n.__class__ is not _int or n < 0 or n > _len(b):
                 raise PSAProgrammerError("psa_call: out-vector len outside its buffer")
             bufs[i] = b
             sizes[i] = n
             pos[4 + i] = 0
             i += 1
         v.ins = ins
-        msg = Message()  # the per-delivery identity; six attribute stores, no __init__ call
-        msg.type = type
-        msg.handle = handle
-        msg.client_id = running[-1].pid if running else self.ns_client_id
+        # The message: a fresh instance is its identity (a kept one is dead after the reply); the
+        # fields are attributes of the service's message class, `type` included (its partition
+        # serves one message at a time): the instance then needs no attribute table, which saves
+        # an allocation. What differs from the class defaults is set on the instance.
+        cls = s.message
+        cls.type = type
+        msg = cls()
+        if cur is not None:
+            msg.client_id = cur.pid
         if conn is not None:
+            msg.handle = handle
             msg.rhandle = conn.rhandle
-        msg.in_size = v.in_size
-        msg.out_size = sizes
-        msg._v = v
-        status = self._deliver(s, msg)
+        # deliver: p runs as the current partition; the message is live until the function returns
+        prev = _service._current  # the caller partition's own message, when a partition calls
+        self._current = p
+        p.running = True
+        _service._current = msg
+        try:
+            status = s.sfn(msg)
+        except Exception as e:
+            status = self._failed(p, e)
+        finally:
+            _service._current = prev  # the reply: this message is dead from now on
+            v.ins = ()  # and the in-vectors are not kept alive by the partition's Vectors
+            p.running = False
+            self._current = cur
+        if status.__class__ is not _int:
+            self._bad_status(s, status)
         if conn is not None:
             conn.rhandle = msg.rhandle
         i = 0
@@ -319,60 +354,63 @@ class SPM:
         if isinstance(handle, int) and handle > 0 and handle & _STATIC:
             raise PSAProgrammerError("psa_close: stateless handle 0x%x" % handle)
         s, conn = self._service_for(handle, "psa_close")
-        self._enter(s.partition)
+        if s.partition.running:
+            raise PSAProgrammerError("re-entrant call into partition %s" % s.partition.name)
         del self._conns[handle]
-        msg = self._bare_message(s.partition, psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle)
+        msg = self._bare_message(s, psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle)
         self._deliver(s, msg)
 
-    def _enter(self, p):
-        """Refuse a call into a partition that is running (a deadlock in TF-M)."""
-        running = self._running
-        if running and p in running:
+    def _bare_message(self, s, type, handle, client_id, rhandle):
+        """A CONNECT or DISCONNECT message: no vectors."""
+        p = s.partition
+        if p.running:  # before touching p's Vectors
             raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
-
-    def _bare_message(self, p, type, handle, client_id, rhandle):
-        """A CONNECT or DISCONNECT message: no vectors (p is not running: checked by _enter)."""
-        v = p.vectors
-        v.clear()
-        msg = Message()
+        p.vectors.clear()
+        msg = s.message()
         msg.type = type
         msg.handle = handle
         msg.client_id = client_id
         msg.rhandle = rhandle
-        msg.in_size = v.in_size
-        msg.out_size = v.out_size
-        msg._v = v
         return msg
 
     def _deliver(self, s, msg):
-        """Run s's service function on msg (armed in p.vectors); the message dies when it returns."""
+        """Deliver a CONNECT/DISCONNECT message (call messages are delivered inline by call())."""
         p = s.partition
-        v = msg._v
-        running = self._running
-        running.append(p)
-        v.live = msg
+        cur = self._current
+        prev = _service._current, _service._bare
+        self._current = p
+        p.running = True
+        _service._current = None
+        _service._bare = msg
         try:
             status = s.sfn(msg)
-        except PSAProgrammerError as e:
+        except Exception as e:
+            status = self._failed(p, e)
+        finally:
+            _service._current, _service._bare = prev
+            p.running = False
+            self._current = cur
+        if status.__class__ is not _int:
+            self._bad_status(s, status)
+        return status
+
+    def _failed(self, p, e):
+        """A service function of p raised e: a panic (re-raised) or a fault answered with a status."""
+        if isinstance(e, PSAProgrammerError):
             if e.partition is None:  # raised by this partition's own misuse of the API: it panics
                 e.partition = p.pid
                 self._fault(p.pid, repr(e))
-            raise
-        except MemoryError:
-            self._fault(p.pid, "MemoryError")
-            status = psa.PSA_ERROR_INSUFFICIENT_MEMORY
-        except Exception as e:  # a partition bug must not crash the caller's world; it is recorded
-            self._fault(p.pid, repr(e))
-            status = psa.PSA_ERROR_SERVICE_FAILURE
-        finally:
-            v.live = None  # the reply: this message is dead from now on
-            v.ins = ()  # and its in-vectors are no longer kept alive
-            running.pop()
-        if status.__class__ is not int:
-            e = PSAProgrammerError("%s returned %r, not a status" % (s.name, status))
-            e.partition = p.pid
             raise e
-        return status
+        if isinstance(e, MemoryError):
+            self._fault(p.pid, "MemoryError")
+            return psa.PSA_ERROR_INSUFFICIENT_MEMORY
+        self._fault(p.pid, repr(e))  # a partition bug must not crash the caller's world; it is recorded
+        return psa.PSA_ERROR_SERVICE_FAILURE
+
+    def _bad_status(self, s, status):
+        e = PSAProgrammerError("%s returned %r, not a status" % (s.name, status))
+        e.partition = s.partition.pid
+        raise e
 
     def _fault(self, pid, what):
         faults = self.faults
@@ -402,11 +440,7 @@ class SPM:
         """Run fn(*args) as if partition `pid` were executing (factory provisioning, tests)."""
         for p in self.partitions:
             if p.pid == pid:
-                self._running.append(p)
-                try:
-                    return fn(*args)
-                finally:
-                    self._running.pop()
+                return self._run_as(p, fn, args)
         raise ValueError("no partition with pid %r" % (pid,))
 
 
@@ -422,11 +456,19 @@ def _in_copy(x):
     """An in-vector that is not a bytes object: the partition gets an immutable copy."""
     if x is None:
         return b""
-    if isinstance(x, (bytearray, memoryview)):
+    if isinstance(x, (bytes, bytearray, memoryview)):
         return bytes(x)  # the partition sees a copy, never the caller's buffer
-    if isinstance(x, bytes):  # a bytes subclass
-        return bytes(x)
     raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (x.__class__,))
+
+
+def _check_outvec(ov):
+    if not isinstance(ov, _outvec):
+        raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
+
+
+def _check_buffer(b):
+    if isinstance(b, bytes) or not isinstance(b, (bytearray, memoryview)):
+        raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
 
 
 def _default_root():
