@@ -150,12 +150,57 @@ def compare(tree, port, suite, n_hs, n_rec):
             {b: n_rec / (v[0] / 1e6) for b, v in tp.items()})
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class SecureImage:
+    """The SPE of a dual-image run: `tls_mp_bench.py secure PORT` on micropython (its own heap, 512k),
+    answering one non-secure client through device.psa.mailbox on 127.0.0.1:PORT."""
+
+    def __init__(self, tree, heap_k=512):
+        self.port = free_port()
+        self.proc = subprocess.Popen([_exe("micropython"), "-X", "heapsize=%dk" % heap_k,
+                                      os.path.join(tree, "tools", "tls_mp_bench.py"), "secure", str(self.port)],
+                                     cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+
+        def drain():
+            for line in self.proc.stdout:
+                if line.strip() == "READY":
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        if not ready.wait(30) or self.proc.poll() is not None:
+            self.stop()
+            raise RuntimeError("the secure image did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(20)
+
+
 def heap_floor(tree, port, suite, backend, n_rec=100, step=None, world=None):
     """Smallest heap (KB, 1 KB resolution) for handshake + n_rec records (or, with `step`, for loading
-    the code layers of `tls_mp_bench.py imports STEP`); None if even the max fails."""
+    the code layers of `tls_mp_bench.py imports STEP`); None if even the max fails. world="mailbox":
+    the secure world runs in its own micropython process (a fresh one per try) and only the
+    non-secure image is in the heap measured."""
     def ok(k):
         if step is not None:
             r = mp(tree, k, "imports", step, timeout=120)
+        elif world == "mailbox":
+            spe = SecureImage(tree)
+            try:
+                r = mp(tree, k, "floor", "127.0.0.1", port, IDENTITY, PSK_HEX, suite, backend, n_rec,
+                       "mailbox:%d" % spe.port, timeout=120)
+            finally:
+                spe.stop()
         else:
             extra = [world] if world else []
             r = mp(tree, k, "floor", "127.0.0.1", port, IDENTITY, PSK_HEX, suite, backend, n_rec, *extra,
@@ -206,6 +251,7 @@ def measure(handshakes, records):
         floors = {
             ("engine", "ccm"): heap_floor(tree, servers["ccm"].port, "ccm", "engine"),
             ("engine", "ccm-tls-only"): heap_floor(tree, servers["ccm"].port, "ccm", "engine", world="tls-only"),
+            ("engine", "ccm-mailbox"): heap_floor(tree, servers["ccm"].port, "ccm", "engine", world="mailbox"),
             ("engine", "gcm"): heap_floor(tree, servers["gcm"].port, "gcm", "engine"),
             ("native", "gcm"): heap_floor(tree, servers["gcm"].port, "gcm", "native"),
         }
@@ -293,6 +339,10 @@ def render(r):
            "yes" if fl["engine_ccm-tls-only"] is not None and fl["engine_ccm-tls-only"] <= 64 else "**no**"),
         "| heap floor, handshake + 100 records, GCM (default secure world) | %s | %s | | | |"
         % (_fmt_k(fl["engine_gcm"]), _fmt_k(fl["native_gcm"])),
+        "| heap floor of the non-secure image, CCM (secure world in its own process, PSA calls through"
+        " device.psa.mailbox: TF-M's split) | %s | %s (GCM) | | <= 64 KB | %s |"
+        % (_fmt_k(fl["engine_ccm-mailbox"]), _fmt_k(fl["native_gcm"]),
+           "yes" if fl["engine_ccm-mailbox"] is not None and fl["engine_ccm-mailbox"] <= 64 else "**no**"),
     ]
     w = r["wires"]
     for suite, label in (("ccm", "CCM"), ("ccm8", "CCM_8"), ("gcm", "GCM")):

@@ -1,17 +1,21 @@
 """MicroPython side of `python -m tools.bench_tls` (run by it on the `micropython` command).
 
     micropython tls_mp_bench.py compare HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES N_RECORDS
-    micropython tls_mp_bench.py floor   HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS [tls-only]
+    micropython tls_mp_bench.py floor   HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS [tls-only|mailbox:PORT]
     micropython tls_mp_bench.py wire    HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS
     micropython tls_mp_bench.py mem     HOST PORT IDENTITY PSK_HEX SUITE
     micropython tls_mp_bench.py cost    HOST PORT IDENTITY PSK_HEX SUITE
     micropython tls_mp_bench.py imports STEP
+    micropython tls_mp_bench.py secure PORT [PARTITION ...]
 
 compare: engine and native handshakes interleaved (one of each per round), then one connection
 each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
--rev`) and reading all replies; prints "HS engine <us>", "HS native <us>", "TP engine <us>",
+-rev`) and reading all replies with readinto() into one reused buffer; prints "HS engine <us>", "HS native <us>", "TP engine <us>",
 "TP native <us>". floor: one handshake + N_RECORDS echoed records, prints "OK" (tls-only: the secure world
-runs only the ITS and crypto partitions instead of the default set). wire: the same
+runs only the ITS and crypto partitions instead of the default set; mailbox:PORT: no secure world in
+this process at all -- every PSA call goes through device.psa.mailbox to the one `secure` serves on
+127.0.0.1:PORT, as a TF-M dual-core NSPE reaches its SPE). secure: start the secure world (the default
+partitions, or the ones named), listen on 127.0.0.1:PORT, print "READY", answer one mailbox client, exit. wire: the same
 with N_RECORDS records (0 = handshake and close only), prints "OK". mem: heap used by the
 secure world, the TLS engine's code and one open connection ("MEM world|code|connection <bytes>").
 cost: microseconds per psa_call, per partition AEAD of 64 bytes and per engine seal, bytes allocated
@@ -42,16 +46,19 @@ def connect(addr, identity, psk, suite, backend):
     return wrap_socket(s, identity, psk, suites=[suite], backend=None if backend == "engine" else backend)
 
 
+_RBUF = bytearray(1024)  # one receive buffer for both backends (read() would allocate per call)
+
+
 def records(t, n):
     for _ in range(n):
         t.write(RECORD)
     want = n * len(RECORD)
     got = 0
     while got < want:
-        data = t.read()
-        if not data:
+        k = t.readinto(_RBUF)
+        if not k:
             raise OSError("server closed after %d of %d bytes" % (got, want))
-        got += len(data)
+        got += k
 
 
 def mem(addr, identity, psk, suite):
@@ -172,9 +179,37 @@ def imports(step):
     print("OK")
 
 
+def secure(port, partitions):
+    """The SPE of a dual-image run: answer one NS client's mailbox requests on 127.0.0.1:port."""
+    from device.psa import spe_mailbox, spm
+
+    spm.configure(partitions=partitions or None)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+    srv.listen(1)
+    print("READY")
+    conn, _ = srv.accept()
+    srv.close()
+    spe_mailbox.serve(conn)
+    conn.close()
+
+
+def attach_mailbox(port):
+    """Route device.psa through a mailbox to the secure world on 127.0.0.1:port."""
+    from device import psa
+    from device.psa.mailbox import MailboxClient
+
+    s = socket.socket()
+    s.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+    psa.set_backend(MailboxClient(s))
+
+
 def main(argv):
     if argv[1] == "imports":
         return imports(int(argv[2]))
+    if argv[1] == "secure":
+        return secure(int(argv[2]), argv[3:])
     mode, host, port, identity, psk_hex, suite = argv[1:7]
     addr = socket.getaddrinfo(host, int(port))[0][-1]
     identity = identity.encode()
@@ -205,10 +240,13 @@ def main(argv):
             t.close()
     else:
         backend, n_rec = argv[7], int(argv[8])
-        if len(argv) > 9 and argv[9] == "tls-only":  # a secure world with just what TLS needs
+        world = argv[9] if len(argv) > 9 else ""
+        if world == "tls-only":  # a secure world with just what TLS needs
             from device.psa import spm
 
             spm.configure(partitions=["its", "crypto"])
+        elif world.startswith("mailbox:"):  # no secure world here: the SPE runs in another process
+            attach_mailbox(int(world[8:]))
         t = connect(addr, identity, psk, suite, backend)
         if n_rec:
             records(t, n_rec)

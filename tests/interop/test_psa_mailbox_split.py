@@ -1,0 +1,84 @@
+"""The dual-image split: the secure world in its own micropython process, reached through
+device.psa.mailbox (TF-M's dual-core mailbox) -- from CPython and from a second micropython process
+that runs the TLS engine against a real openssl s_server."""
+
+import os
+import socket
+import subprocess
+import threading
+
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+
+from device import psa
+from device.psa import crypto as C
+from device.psa.mailbox import MailboxClient
+from tests import micropython_lane as lane
+from tests.interop import peers
+
+BENCH = os.path.join(peers.ROOT, "tools", "tls_mp_bench.py")
+
+
+class SecureImage:
+    """`tls_mp_bench.py secure PORT` on micropython: one mailbox client, then it exits."""
+
+    def __init__(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.proc = subprocess.Popen([lane.micropython(), "-X", "heapsize=512k", BENCH, "secure", str(self.port)],
+                                     cwd=peers.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+        self.output = []
+
+        def drain():
+            for line in self.proc.stdout:
+                self.output.append(line)
+                if line.strip() == "READY":
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        assert ready.wait(peers.WAIT) and self.proc.poll() is None, "secure image did not start: %r" % self.output
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=peers.WAIT)
+
+
+def test_cpython_ns_side_uses_a_micropython_secure_world():
+    spe = SecureImage()
+    sock = socket.create_connection(("127.0.0.1", spe.port), timeout=peers.WAIT)
+    prev = psa.set_backend(MailboxClient(sock))
+    try:
+        key_bytes = bytes(range(16))
+        key = C.psa_import_key(C.KeyAttributes(C.PSA_KEY_TYPE_AES, 128,
+                                               C.PSA_KEY_USAGE_ENCRYPT | C.PSA_KEY_USAGE_DECRYPT, C.PSA_ALG_CCM),
+                               key_bytes)
+        nonce, aad, pt = bytes(range(12)), b"header", b"a record across two processes"
+        sealed = C.psa_aead_encrypt(key, C.PSA_ALG_CCM, nonce, aad, pt)
+        assert sealed == AESCCM(key_bytes, tag_length=16).encrypt(nonce, pt, aad)  # sealed by micropython
+        try:
+            C.psa_export_key(key)
+            assert False, "exported"
+        except psa.PSAError as e:
+            assert e.status == psa.PSA_ERROR_NOT_PERMITTED
+        C.psa_destroy_key(key)
+    finally:
+        psa.set_backend(prev)
+        sock.close()
+        spe.stop()
+
+
+def test_tls_engine_in_a_small_ns_heap_with_the_secure_world_elsewhere():
+    spe = SecureImage()
+    try:
+        with peers.openssl("ccm", identity="bench-device") as server:
+            r = lane.run([BENCH, "floor", "127.0.0.1", str(server.port), "bench-device", peers.PSK_HEX, "ccm",
+                          "engine", "20", "mailbox:%d" % spe.port], timeout=120, heapsize="160k")
+        assert r.returncode == 0 and r.stdout.strip().endswith("OK"), (r.stdout, r.stderr)
+        spe.proc.wait(timeout=peers.WAIT)  # the NS side closed the mailbox: the secure image ends
+        assert spe.proc.returncode == 0, spe.output
+    finally:
+        spe.stop()
