@@ -32,13 +32,15 @@ from device.psa import PSAProgrammerError
 _MAX_IOVEC = const(4)
 _len = len  # module-level aliases: a builtin name costs a second (linear) lookup on MicroPython
 _int = int
+_BYTES_LIKE = (bytes, bytearray, memoryview)
 
 
 class Vectors:
     """The vectors of the message being delivered to one partition (reused, see the module doc).
 
     ins[i]: in-vector i as immutable bytes (the caller's bytes object itself, or the SPM's copy of
-    a mutable one); only ins[:n_in] are meaningful. outs[i]: the caller's out buffer i.
+    a mutable one); only ins[:n_in] are meaningful. ins is the caller's tuple when every
+    in-vector is a bytes object, else `copies` (cleared after the reply). outs[i]: the caller's out buffer i.
     in_size/out_size: the lists the Message exposes; slots >= n_in / n_out are 0.
     pos[0..3]: read position of each in-vector; pos[4..7]: bytes written to each out-vector
     (0 in unused slots).
@@ -46,12 +48,17 @@ class Vectors:
 
     def __init__(self):
         self.ins = ()
+        self.copies = [b"", b"", b"", b""]  # ins when some in-vector had to be copied
         self.outs = [None, None, None, None]
         self.in_size = [0, 0, 0, 0]
         self.out_size = [0, 0, 0, 0]
         self.pos = [0, 0, 0, 0, 0, 0, 0, 0]
         self.n_in = 0
         self.n_out = 0
+
+    def clear_copies(self):
+        c = self.copies
+        c[0] = c[1] = c[2] = c[3] = b""
 
     def clear(self):
         """No vectors (CONNECT/DISCONNECT messages): every size and position 0."""
@@ -136,7 +143,7 @@ def _write_misuse(msg, idx, data):
     """The PSAProgrammerError for a psa_write the fast path refused."""
     if msg is not _current or idx.__class__ is not _int or not 0 <= idx < _MAX_IOVEC:
         return _misuse(msg, idx, 0)
-    if not isinstance(data, (bytes, bytearray, memoryview)):
+    if not isinstance(data, _BYTES_LIKE):
         return PSAProgrammerError("psa_write: data is not bytes-like: %r" % (data.__class__,))
     v = msg._v
     return PSAProgrammerError("psa_write beyond out-vector %d: %d + %d > %d" % (

@@ -38,6 +38,7 @@ _len = len
 _bytes = bytes
 _bytearray = bytearray
 _tuple = tuple
+_BYTES_LIKE = (bytes, bytearray, memoryview)  # built once: a tuple display is built at every evaluation
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
 _spm = None
@@ -279,10 +280,12 @@ class SPM:
         ins = in_vec
         i = 0
         for x in in_vec:
-            if x.__class__ is not _bytes:
+            if x.__class__ is not _bytes:  # the partition gets a copy, in the Vectors' own list
                 x = _in_copy(x)
                 if ins is in_vec:
-                    ins = list(in_vec)
+                    ins = v.copies
+                    for k in range(i):
+                        ins[k] = in_vec[k]
                 ins[i] = x
             sizes[i] = _len(x)
             pos[i] = 0
@@ -335,6 +338,8 @@ class SPM:
         finally:
             _service._current = prev  # the reply: this message is dead from now on
             v.ins = ()  # and the in-vectors are not kept alive by the partition's Vectors
+            if ins is not in_vec:
+                v.clear_copies()
             p.running = False
             self._current = cur
         if status.__class__ is not _int:
@@ -454,10 +459,10 @@ def _sequence(vec):
 
 def _in_copy(x):
     """An in-vector that is not a bytes object: the partition gets an immutable copy."""
+    if isinstance(x, _BYTES_LIKE):
+        return _bytes(x)  # the partition sees a copy, never the caller's buffer
     if x is None:
         return b""
-    if isinstance(x, (bytes, bytearray, memoryview)):
-        return bytes(x)  # the partition sees a copy, never the caller's buffer
     raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (x.__class__,))
 
 
@@ -467,7 +472,7 @@ def _check_outvec(ov):
 
 
 def _check_buffer(b):
-    if isinstance(b, bytes) or not isinstance(b, (bytearray, memoryview)):
+    if isinstance(b, bytes) or not isinstance(b, _BYTES_LIKE):
         raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
 
 
