@@ -284,7 +284,7 @@ class SPM:
                 x = _in_copy(x)
                 if ins is in_vec:
                     ins = v.copies
-                    for k in range(i):
+                    for k in range(n_in):  # the bytes ones as they are; copies replace the others
                         ins[k] = in_vec[k]
                 ins[i] = x
             sizes[i] = _len(x)

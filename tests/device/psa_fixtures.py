@@ -23,6 +23,9 @@ CRASH = 8  # raises a bug
 REENTER = 9  # calls itself
 SKIP = 10  # skips 2 bytes of in0, returns the rest; status = skipped count
 CALL_FOREIGN = 11  # uses the handle given in in0 (a NS connection) as its own
+CONCAT = 12  # out0 = in0 + in1 + in2 + in3, each read whole (and kept in .seen)
+GUARD = 14  # has the secret service try to call back into this (busy) partition, then echoes in0
+PEEK = 13  # keeps the message of this delivery (.peeked) and returns whether the previous one is still usable
 
 
 def _i32(n):
@@ -56,6 +59,8 @@ class EchoPartition:
 
     def __init__(self):
         self.stash = None
+        self.peeked = None
+        self.seen = None
         self.inits = []
 
     def init(self, config):
@@ -96,6 +101,23 @@ class EchoPartition:
             n = psa_skip(msg, 0, 2)
             psa_write(msg, 0, psa_read(msg, 0, 100))
             return n
+        elif t == CONCAT:
+            self.seen = [psa_read(msg, i, msg.in_size[i]) for i in range(4)]
+            psa_write(msg, 0, b"".join(self.seen))
+        elif t == GUARD:
+            out = psa.psa_outvec(4)
+            st = psa.psa_call(spm.stateless_handle(1, 2), GUARD, (), (out,))
+            psa_write(msg, 0, psa_read(msg, 0, msg.in_size[0]))
+            return st
+        elif t == PEEK:
+            old, self.peeked = self.peeked, msg
+            if old is None:
+                return 0
+            try:
+                psa_read(old, 0, 1)
+            except psa.PSAProgrammerError:
+                return 2  # refused: the message of an earlier delivery is dead
+            return 1
         elif t == CALL_FOREIGN:
             h = i32(psa_read(msg, 0, 4))
             return psa.psa_call(h, CLIENT_ID, (), (psa.psa_outvec(4),))
@@ -155,6 +177,12 @@ class ConnPartition:
         return msg.rhandle
 
     def test_secret_sfn(self, msg):
+        if msg.type == GUARD:  # call back into the echo partition, which is waiting on this call
+            try:
+                psa.psa_call(spm.stateless_handle(2, 1), ECHO, (b"clobber!",), (psa.psa_outvec(8),))
+            except psa.PSAProgrammerError:
+                return 7  # refused, as it must be
+            return 0
         psa_write(msg, 0, _i32(msg.client_id))
         return psa.PSA_SUCCESS
 

@@ -274,3 +274,51 @@ def test_memoryview_out_vector_window():
     assert out.len == 6
     assert psa.psa_call(ECHO_H, fx.ECHO, (b"wxyz",), (out,)) == 0
     assert out.len == 4 and bytes(buf) == bytes(4) + b"wxyz" + bytes(4)
+
+
+def test_mixed_in_vectors_arrive_in_order_as_immutable_copies():
+    s, echo, conn = fx.start()
+    ba, mv = bytearray(b"cd"), memoryview(bytearray(b"gh"))
+    out = psa_outvec(8)
+    assert psa.psa_call(ECHO_H, fx.CONCAT, (b"ab", ba, mv), (out,)) == 0
+    assert out.value() == b"abcdgh"
+    assert [x.__class__ for x in echo.seen] == [bytes] * 4 and echo.seen[1] is not ba
+    ba[0] = ord("X")  # the caller's buffer changes afterwards: what the partition got does not
+    assert echo.seen[1] == b"cd"
+    out = psa_outvec(8)  # a copy first, bytes after it
+    assert psa.psa_call(ECHO_H, fx.CONCAT, (ba, b"ef", b"ij"), (out,)) == 0 and out.value() == b"Xdefij"
+    out = psa_outvec(8)  # fewer vectors next time: the slots of the previous call read as empty
+    assert psa.psa_call(ECHO_H, fx.CONCAT, [bytearray(b"1"), b"2"], (out,)) == 0 and out.value() == b"12"
+    assert echo.seen[2:] == [b"", b""]  # (slot 2 was used before)
+    out = psa_outvec(8)
+    assert psa.psa_call(ECHO_H, fx.SIZES, (b"xyz",), (out,)) == 0
+    assert out.value() == bytes([3, 0, 0, 0, 8, 0, 0, 0])
+
+
+def test_the_spm_keeps_no_reference_to_vectors_after_the_reply():
+    s, echo, conn = fx.start()
+    buf = bytearray(8)
+    assert psa.psa_call(ECHO_H, fx.CONCAT, (b"ab", bytearray(b"cd")), (psa_outvec(buf),)) == 0
+    for p in s.partitions:
+        v = p.vectors
+        assert v.ins == () and v.outs == [None] * 4 and v.copies == [b""] * 4
+
+
+def test_a_message_of_an_earlier_delivery_is_dead_although_its_vectors_are_reused():
+    s, echo, conn = fx.start()
+    assert psa.psa_call(ECHO_H, fx.PEEK, (b"a",), ()) == 0
+    first = echo.peeked
+    assert psa.psa_call(ECHO_H, fx.PEEK, (b"b",), ()) == 2  # the partition's kept message: refused
+    assert echo.peeked is not first
+    for m in (first, echo.peeked):  # and both are dead once the replies are sent
+        _raises(psa_read, m, 0, 1)
+        _raises(psa_write, m, 0, b"")
+
+
+def test_a_call_back_into_a_busy_partition_is_refused_and_its_message_is_intact():
+    fx.start()
+    out = psa_outvec(8)
+    # echo serves this message, calls the secret service, which tries to call echo again
+    assert psa.psa_call(ECHO_H, fx.GUARD, (b"original",), (out,)) == 7
+    assert out.value() == b"original"  # the refused call did not touch echo's vectors
+    assert _echo(data=b"next")[1].value() == b"next"
