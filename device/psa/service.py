@@ -12,40 +12,40 @@ msg.type, msg.handle, msg.client_id (< 0: a non-secure caller), msg.rhandle,
 msg.in_size[4], msg.out_size[4] mirror psa_msg_t. A bad index, a negative length, a
 write beyond an out-vector's size, or touching a message after its reply is a
 programmer error of the partition: PSAProgrammerError.
-
-Cost model (this is the hot path of every psa_call; on MicroPython each allocation, each
-Python-level call and each builtin-name lookup is expensive):
-- the vectors, their sizes and positions live in a Vectors object the SPM keeps per partition
-  and re-arms for each delivery (a partition never serves two messages at once: re-entry is
-  refused);
-- each service has its own Message subclass (message_class) holding what every message to it
-  shares as class attributes: its Vectors, the size lists, its stateless handle, the NS client id;
-- so a delivery allocates one small Message instance and stores `type` (plus client_id /
-  handle / rhandle when they differ from the class defaults). That instance is the message's
-  identity: a message is live only while it is the one being delivered (service._current), so
-  a message kept after its reply is dead for good, although later messages reuse the Vectors.
+How a delivery stays cheap (per-partition Vectors, per-service Message classes): docs/psa.md.
 """
 
 from device.compat import const
-from device.psa import PSAProgrammerError
+from device.psa import PSAProgrammerError, psa_outvec
+
+# Cost model (every psa_call runs this; on MicroPython each allocation, Python-level call and
+# builtin-name lookup is expensive):
+# - the vectors, their sizes and positions live in a Vectors object the SPM keeps per partition
+#   and re-arms for each delivery (a partition never serves two messages at once: re-entry is
+#   refused);
+# - each service has its own Message subclass (message_class) whose class attributes hold what
+#   every message to it shares: its Vectors, the size lists, its stateless handle, the NS client
+#   id, and the type of the message being delivered;
+# - so a delivery allocates one small Message instance (no attribute table): its identity. A
+#   message is live only while it is the one being delivered (_current), so a message kept
+#   after its reply is dead for good, although later messages reuse the Vectors.
 
 _MAX_IOVEC = const(4)
 _len = len  # module-level aliases: a builtin name costs a second (linear) lookup on MicroPython
 _int = int
-_BYTES_LIKE = (bytes, bytearray, memoryview)
+_bytes = bytes
+_bytearray = bytearray
+_tuple = tuple
+_BYTES_LIKE = (bytes, bytearray, memoryview)  # built once: a tuple display is built at every evaluation
 
 
+# The vectors of the message being delivered to one partition (reused, see above).
+# ins[i]: in-vector i as immutable bytes: the caller's tuple when every in-vector is a bytes
+# object, else `copies` holding the SPM's copies of the mutable ones (cleared after the reply);
+# only ins[:n_in] are meaningful. outs[i]: the caller's out buffer i. in_size/out_size: the lists
+# the Message exposes (slots >= n_in / n_out are 0). pos[0..3]: read position of each in-vector;
+# pos[4..7]: bytes written to each out-vector (0 in unused slots).
 class Vectors:
-    """The vectors of the message being delivered to one partition (reused, see the module doc).
-
-    ins[i]: in-vector i as immutable bytes (the caller's bytes object itself, or the SPM's copy of
-    a mutable one); only ins[:n_in] are meaningful. ins is the caller's tuple when every
-    in-vector is a bytes object, else `copies` (cleared after the reply). outs[i]: the caller's out buffer i.
-    in_size/out_size: the lists the Message exposes; slots >= n_in / n_out are 0.
-    pos[0..3]: read position of each in-vector; pos[4..7]: bytes written to each out-vector
-    (0 in unused slots).
-    """
-
     def __init__(self):
         self.ins = ()
         self.copies = [b"", b"", b"", b""]  # ins when some in-vector had to be copied
@@ -56,12 +56,72 @@ class Vectors:
         self.n_in = 0
         self.n_out = 0
 
-    def clear_copies(self):
-        c = self.copies
-        c[0] = c[1] = c[2] = c[3] = b""
+    # take_ins / take_outs / reply: the SPM's steps of a psa_call (take_* after it checked that
+    # the partition is not running: these Vectors are free; in_vec and out_vec are tuples). Each
+    # stays within 11 words of frame, so MicroPython keeps it on the C stack (see psa_read).
 
-    def clear(self):
-        """No vectors (CONNECT/DISCONNECT messages): every size and position 0."""
+    def take_ins(self, in_vec):
+        # bytes in-vectors serve as they are (immutable); others are copied into self.copies
+        n = _len(in_vec)
+        sizes = self.in_size
+        k = self.n_in
+        while k > n:  # slots the previous message used and this one does not: back to 0
+            k -= 1
+            sizes[k] = self.pos[k] = 0
+        self.n_in = n
+        self.ins = in_vec
+        k = 0
+        while k < n:  # (not a for loop: its iterator takes 4 words of the frame)
+            x = in_vec[k]
+            if x.__class__ is not _bytes:
+                x = self._copy(k, x)
+            sizes[k] = _len(x)
+            self.pos[k] = 0
+            k += 1
+
+    def _copy(self, i, x):
+        # in-vector i is not a bytes object: its copy goes into self.copies, which becomes ins
+        x = _in_copy(x)
+        c = self.copies
+        if self.ins is not c:
+            for k in range(self.n_in):
+                c[k] = self.ins[k]
+            self.ins = c
+        c[i] = x
+        return x
+
+    def take_outs(self, out_vec):
+        # the caller's writable buffers, reached only through psa_write
+        n = _len(out_vec)
+        sizes = self.out_size
+        k = self.n_out
+        while k > n:
+            k -= 1
+            sizes[k] = self.pos[4 + k] = 0
+        self.n_out = n
+        k = 0
+        while k < n:
+            ov = out_vec[k]
+            sizes[k] = _out_len(ov)
+            self.outs[k] = ov.base
+            self.pos[4 + k] = 0
+            k += 1
+
+    def reply(self, out_vec):
+        # out_vec[i].len = bytes written; no reference to the caller's vectors (nor to the copies)
+        # stays behind in these Vectors
+        if self.ins is self.copies:
+            self.copies = [b"", b"", b"", b""]
+        self.ins = ()
+        pos = self.pos
+        n = _len(out_vec)
+        i = 0
+        while i < n:
+            out_vec[i].len = pos[4 + i]
+            self.outs[i] = None
+            i += 1
+
+    def clear(self):  # no vectors (CONNECT/DISCONNECT messages): every size and position 0
         for i in range(_MAX_IOVEC):
             self.in_size[i] = self.out_size[i] = self.pos[i] = self.pos[4 + i] = 0
             self.outs[i] = None
@@ -69,23 +129,38 @@ class Vectors:
         self.ins = ()
 
 
+def _in_copy(x):  # an in-vector that is not a bytes object: the partition gets an immutable copy
+    if isinstance(x, _BYTES_LIKE):
+        return _bytes(x)
+    if x is None:
+        return b""
+    raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (x.__class__,))
+
+
+def _out_len(ov):
+    # the size a psa_outvec offers, checked: a writable buffer and 0 <= len <= its length
+    if ov.__class__ is not psa_outvec and not isinstance(ov, psa_outvec):
+        raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
+    b = ov.base
+    if b.__class__ is not _bytearray and (isinstance(b, bytes) or not isinstance(b, _BYTES_LIKE)):
+        raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
+    n = ov.len
+    if n.__class__ is not _int or n < 0 or n > _len(b):
+        raise PSAProgrammerError("psa_call: out-vector len outside its buffer")
+    return n
+
+
+# psa_msg_t for one delivery, dead once the service function returns. Fields: type, handle,
+# client_id, rhandle, in_size, out_size (and _v, the partition's Vectors). The SPM delivers
+# instances of a per-service subclass (message_class).
 class Message:
-    """psa_msg_t for one delivery; dead once the service function returns.
-
-    Fields: type, handle, client_id, rhandle, in_size, out_size (and _v: the partition's Vectors).
-    The SPM delivers instances of a per-service subclass (message_class); message() builds a
-    standalone live one for tests and tools.
-    """
-
     rhandle = None  # stateless messages carry none; connection messages store their own
     handle = None
     client_id = -1
 
 
+# The Message subclass of one service (of the partition owning `vectors`).
 def message_class(vectors, handle, client_id):
-    """The Message subclass of one service (of the partition owning `vectors`): class attributes
-    hold what all its messages share, so a delivery only creates the instance and sets `type`."""
-
     class ServiceMessage(Message):
         pass
 
@@ -99,62 +174,32 @@ def message_class(vectors, handle, client_id):
 
 # The message being delivered now, set by the SPM around each service function (and restored
 # after it, for nested calls); a message is live only while it is this one. _bare: the same for
-# CONNECT/DISCONNECT messages, which carry no vectors. A module global: one lookup, no attribute chain.
+# CONNECT/DISCONNECT messages, which carry no vectors. Module globals: one lookup each.
 _current = None
 _bare = None
 
 
-def message(type, handle, client_id, rhandle, ins, outs):
-    """A standalone live Message (tests, tools): ins bytes-like objects, outs (buffer, size) pairs.
-    It stays live until the next message() (deliveries in between restore it afterwards)."""
-    global _current, _bare
-    if _len(ins) + _len(outs) > _MAX_IOVEC:
-        raise PSAProgrammerError("more than PSA_MAX_IOVEC vectors")
-    v = Vectors()
-    v.ins = [bytes(x) for x in ins]
-    v.n_in = _len(ins)
-    for i in range(v.n_in):
-        v.in_size[i] = _len(v.ins[i])
-    v.n_out = _len(outs)
-    for i in range(v.n_out):
-        v.outs[i] = outs[i][0]
-        v.out_size[i] = outs[i][1]
-    m = message_class(v, handle, client_id)()
-    m.type = type
-    if rhandle is not None:
-        m.rhandle = rhandle
-    _current, _bare = (None, m) if type < 0 else (m, None)
-    return m
-
-
-def _misuse(msg, idx, num):
-    """The PSAProgrammerError for a psa_read/psa_skip the fast path refused (errors are rare: named
-    precisely here, not on the fast path)."""
+def _misuse(msg, idx, arg):
+    # the PSAProgrammerError for a call the fast path refused (arg: the length, or psa_write's data)
     if msg is not _current:
         if msg is _bare and msg is not None:
             return PSAProgrammerError("connect/disconnect messages carry no vectors")
         return PSAProgrammerError("not a live message")
     if idx.__class__ is not _int or not 0 <= idx < _MAX_IOVEC:
         return PSAProgrammerError("vector index out of range: %r" % (idx,))
-    return PSAProgrammerError("bad length %r" % (num,))
-
-
-def _write_misuse(msg, idx, data):
-    """The PSAProgrammerError for a psa_write the fast path refused."""
-    if msg is not _current or idx.__class__ is not _int or not 0 <= idx < _MAX_IOVEC:
-        return _misuse(msg, idx, 0)
-    if not isinstance(data, _BYTES_LIKE):
-        return PSAProgrammerError("psa_write: data is not bytes-like: %r" % (data.__class__,))
+    if arg.__class__ is _int:
+        return PSAProgrammerError("bad length %r" % (arg,))
+    if not isinstance(arg, _BYTES_LIKE):
+        return PSAProgrammerError("psa_write: data is not bytes-like")
     v = msg._v
     return PSAProgrammerError("psa_write beyond out-vector %d: %d + %d > %d" % (
-        idx, v.pos[4 + idx], _len(data), v.out_size[idx]))
+        idx, v.pos[4 + idx], _len(arg), v.out_size[idx]))
 
 
 # psa_read / psa_skip / psa_write run several times per psa_call, so they check inline and
 # stay small: at most 11 words of locals + value stack and no try block, so that MicroPython
-# keeps their frame on the C stack (a bigger frame is heap-allocated and freed at every call;
-# see docs/psa.md "Performance"). The checks: the message being delivered, an int index 0..3,
-# an int length >= 0; _misuse names the error.
+# keeps their frame on the C stack (a bigger frame is heap-allocated at every call). The checks:
+# the message being delivered, an int index 0..3, an int length >= 0.
 
 
 def psa_read(msg, invec_idx, num_bytes):
@@ -197,13 +242,13 @@ def psa_skip(msg, invec_idx, num_bytes):
 def psa_write(msg, outvec_idx, data):
     """Append data to out-vector outvec_idx. Beyond its size: PSAProgrammerError (the partition's error)."""
     if msg is not _current or outvec_idx.__class__ is not _int or outvec_idx < 0 or outvec_idx >= _MAX_IOVEC:
-        raise _write_misuse(msg, outvec_idx, data)
+        raise _misuse(msg, outvec_idx, data)
     v = msg._v
     p = v.pos
     pos = p[4 + outvec_idx]
     end = pos + _len(data)
     if end > v.out_size[outvec_idx]:  # out_size is 0 for a vector the caller did not pass
-        raise _write_misuse(msg, outvec_idx, data)
+        raise _misuse(msg, outvec_idx, data)
     if end > pos:
         v.outs[outvec_idx][pos:end] = data
         p[4 + outvec_idx] = end

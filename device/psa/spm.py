@@ -28,17 +28,13 @@ from device.psa.service import Vectors, message_class
 
 _STATIC = const(0x40000000)  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
 _MAX_STATELESS = const(32)
-_MAX_IOVEC = const(4)
 _MAX_FAULTS = const(8)
 _CALL_TYPE_MAX = const(0x7FFF)
 _CONNECTION_REFUSED = const(-130)
-_outvec = psa.psa_outvec
+_MAX_IOVEC = const(4)
 _int = int  # module-level aliases: a builtin name costs a second (linear) lookup on MicroPython
 _len = len
-_bytes = bytes
-_bytearray = bytearray
 _tuple = tuple
-_BYTES_LIKE = (bytes, bytearray, memoryview)  # built once: a tuple display is built at every evaluation
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
 _spm = None
@@ -237,10 +233,9 @@ class SPM:
         return conn.service, conn
 
     def call(self, handle, type, in_vec=(), out_vec=()):
-        # The hot path of every psa_call. Checks in the order TF-M makes them, the common case
-        # first (a stateless handle with the service's exact version, a tuple of bytes in-vectors,
-        # a tuple of psa_outvec), one small allocation (the Message: see service.py), the delivery
-        # inline. Builtins are reached through module aliases (_int, _len ...): cheaper lookups.
+        # The hot path of every psa_call (see "Performance" in docs/psa.md). Checks in the order
+        # TF-M makes them, the common case first (a stateless handle with the service's exact
+        # version); one small allocation (the Message); the delivery inline.
         cur = self._current
         s = self._by_handle.get(handle) if handle.__class__ is _int else None
         if s is not None:  # a stateless handle with the exact version the service has
@@ -263,57 +258,11 @@ class SPM:
             in_vec = _sequence(in_vec)
         if out_vec.__class__ is not _tuple:
             out_vec = _sequence(out_vec)
-        n_in = _len(in_vec)
-        n_out = _len(out_vec)
-        if n_in + n_out > _MAX_IOVEC:
-            raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
+        if _len(in_vec) + _len(out_vec) > _MAX_IOVEC:
+            raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (_len(in_vec) + _len(out_vec)))
         v = p.vectors
-        pos = v.pos
-        # in-vectors: bytes objects are immutable and serve as they are; others are copied
-        sizes = v.in_size
-        k = v.n_in
-        while k > n_in:  # slots the previous message used and this one does not: back to 0
-            k -= 1
-            sizes[k] = 0
-            pos[k] = 0
-        v.n_in = n_in
-        ins = in_vec
-        i = 0
-        for x in in_vec:
-            if x.__class__ is not _bytes:  # the partition gets a copy, in the Vectors' own list
-                x = _in_copy(x)
-                if ins is in_vec:
-                    ins = v.copies
-                    for k in range(n_in):  # the bytes ones as they are; copies replace the others
-                        ins[k] = in_vec[k]
-                ins[i] = x
-            sizes[i] = _len(x)
-            pos[i] = 0
-            i += 1
-        # out-vectors: the caller's writable buffers, reached only through psa_write
-        sizes = v.out_size
-        bufs = v.outs
-        k = v.n_out
-        while k > n_out:
-            k -= 1
-            sizes[k] = 0
-            pos[4 + k] = 0
-        v.n_out = n_out
-        i = 0
-        for ov in out_vec:
-            if ov.__class__ is not _outvec:
-                _check_outvec(ov)
-            b = ov.base
-            n = ov.len
-            if b.__class__ is not _bytearray:
-                _check_buffer(b)
-            if n.__class__ is not _int or n < 0 or n > _len(b):
-                raise PSAProgrammerError("psa_call: out-vector len outside its buffer")
-            bufs[i] = b
-            sizes[i] = n
-            pos[4 + i] = 0
-            i += 1
-        v.ins = ins
+        v.take_ins(in_vec)  # checked, copied where mutable, into p's Vectors
+        v.take_outs(out_vec)
         # The message: a fresh instance is its identity (a kept one is dead after the reply); the
         # fields are attributes of the service's message class, `type` included (its partition
         # serves one message at a time): the instance then needs no attribute table, which saves
@@ -337,20 +286,13 @@ class SPM:
             status = self._failed(p, e)
         finally:
             _service._current = prev  # the reply: this message is dead from now on
-            v.ins = ()  # and the in-vectors are not kept alive by the partition's Vectors
-            if ins is not in_vec:
-                v.clear_copies()
             p.running = False
             self._current = cur
+            v.reply(out_vec)  # out_vec[i].len = bytes written; no reference to the vectors kept
         if status.__class__ is not _int:
             self._bad_status(s, status)
         if conn is not None:
             conn.rhandle = msg.rhandle
-        i = 0
-        for ov in out_vec:
-            ov.len = pos[4 + i]
-            bufs[i] = None  # drop the reference to the caller's buffer
-            i += 1
         return status
 
     def close(self, handle):
@@ -450,30 +392,10 @@ class SPM:
 
 
 def _sequence(vec):
-    """in_vec/out_vec given as a list (or another sequence): as a tuple, or a programmer error."""
     try:
         return tuple(vec)
     except TypeError:
         raise PSAProgrammerError("psa_call: in_vec and out_vec must be sequences")
-
-
-def _in_copy(x):
-    """An in-vector that is not a bytes object: the partition gets an immutable copy."""
-    if isinstance(x, _BYTES_LIKE):
-        return _bytes(x)  # the partition sees a copy, never the caller's buffer
-    if x is None:
-        return b""
-    raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (x.__class__,))
-
-
-def _check_outvec(ov):
-    if not isinstance(ov, _outvec):
-        raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
-
-
-def _check_buffer(b):
-    if isinstance(b, bytes) or not isinstance(b, _BYTES_LIKE):
-        raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
 
 
 def _default_root():

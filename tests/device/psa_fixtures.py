@@ -2,6 +2,7 @@
 
 from device import psa
 from device.psa import spm
+from device.psa import service
 from device.psa.service import psa_read, psa_skip, psa_write, psa_set_rhandle
 from tests.device.tmpdir import remove_tree, temp_root  # noqa: F401 (used as fx.temp_root, fx.remove_tree)
 
@@ -195,3 +196,23 @@ def start(extra=(), **config):
     s = spm.configure(storage_root=config.pop("storage_root", None) or "/tmp/psa-test-unused",
                       partitions=[echo, conn] + list(extra), **config)
     return s, echo, conn
+
+
+def message(type, handle, client_id, rhandle, ins, outs):
+    """A standalone live Message, outside any delivery, to drive the service API directly: ins
+    bytes objects, outs (buffer, size) pairs. Live until the next message() or delivery."""
+    v = service.Vectors()
+    v.ins = tuple(ins)
+    v.n_in = len(ins)
+    for i in range(v.n_in):
+        v.in_size[i] = len(ins[i])
+    v.n_out = len(outs)
+    for i in range(v.n_out):
+        v.outs[i] = outs[i][0]
+        v.out_size[i] = outs[i][1]
+    m = service.message_class(v, handle, client_id)()
+    m.type = type
+    if rhandle is not None:
+        m.rhandle = rhandle
+    service._current, service._bare = (None, m) if type < 0 else (m, None)
+    return m

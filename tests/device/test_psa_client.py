@@ -209,9 +209,9 @@ def test_in_vectors_are_copies_and_messages_die_after_the_reply():
 def test_service_api_bad_arguments():
     s, echo, conn = fx.start()
     # drive the service API directly through a stashed live message
-    from device.psa.service import message, psa_skip
+    from device.psa.service import psa_skip
 
-    msg = message(1, ECHO_H, -1, None, [b"abcdef"], [(bytearray(4), 4)])
+    msg = fx.message(1, ECHO_H, -1, None, [b"abcdef"], [(bytearray(4), 4)])
     _raises(psa_read, msg, 4, 1)
     _raises(psa_read, msg, -1, 1)
     _raises(psa_read, msg, 0, -1)
@@ -222,7 +222,7 @@ def test_service_api_bad_arguments():
     psa_write(msg, 1, b"")
     psa_write(msg, 0, b"ab")
     _raises(psa_write, msg, 0, b"abc")
-    conn_msg = message(psa.PSA_IPC_CONNECT, 5, -1, None, (), ())
+    conn_msg = fx.message(psa.PSA_IPC_CONNECT, 5, -1, None, (), ())
     _raises(psa_read, conn_msg, 0, 1)
 
 
