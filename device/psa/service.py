@@ -48,7 +48,7 @@ _BYTES_LIKE = (bytes, bytearray, memoryview)  # built once: a tuple display is b
 class Vectors:
     def __init__(self):
         self.ins = ()
-        self.copies = [b"", b"", b"", b""]  # ins when some in-vector had to be copied
+        self.copies = None  # ins when some in-vector had to be copied (a list of 4, made then)
         self.outs = [None, None, None, None]
         self.in_size = [0, 0, 0, 0]
         self.out_size = [0, 0, 0, 0]
@@ -56,33 +56,13 @@ class Vectors:
         self.n_in = 0
         self.n_out = 0
 
-    # take_ins / take_outs / reply: the SPM's steps of a psa_call (take_* after it checked that
-    # the partition is not running: these Vectors are free; in_vec and out_vec are tuples). Each
-    # stays within 11 words of frame, so MicroPython keeps it on the C stack (see psa_read).
-
-    def take_ins(self, in_vec):
-        # bytes in-vectors serve as they are (immutable); others are copied into self.copies
-        n = _len(in_vec)
-        sizes = self.in_size
-        k = self.n_in
-        while k > n:  # slots the previous message used and this one does not: back to 0
-            k -= 1
-            sizes[k] = self.pos[k] = 0
-        self.n_in = n
-        self.ins = in_vec
-        k = 0
-        while k < n:  # (not a for loop: its iterator takes 4 words of the frame)
-            x = in_vec[k]
-            if x.__class__ is not _bytes:
-                x = self._copy(k, x)
-            sizes[k] = _len(x)
-            self.pos[k] = 0
-            k += 1
-
-    def _copy(self, i, x):
-        # in-vector i is not a bytes object: its copy goes into self.copies, which becomes ins
+    def copy(self, i, x):
+        # in-vector i is not a bytes object: an immutable copy of it goes into self.copies,
+        # which becomes ins (with the bytes in-vectors as they are)
         x = _in_copy(x)
         c = self.copies
+        if c is None:
+            c = self.copies = [b"", b"", b"", b""]
         if self.ins is not c:
             for k in range(self.n_in):
                 c[k] = self.ins[k]
@@ -90,43 +70,13 @@ class Vectors:
         c[i] = x
         return x
 
-    def take_outs(self, out_vec):
-        # the caller's writable buffers, reached only through psa_write
-        n = _len(out_vec)
-        sizes = self.out_size
-        k = self.n_out
-        while k > n:
-            k -= 1
-            sizes[k] = self.pos[4 + k] = 0
-        self.n_out = n
-        k = 0
-        while k < n:
-            ov = out_vec[k]
-            sizes[k] = _out_len(ov)
-            self.outs[k] = ov.base
-            self.pos[4 + k] = 0
-            k += 1
-
-    def reply(self, out_vec):
-        # out_vec[i].len = bytes written; no reference to the caller's vectors (nor to the copies)
-        # stays behind in these Vectors
-        if self.ins is self.copies:
-            self.copies = [b"", b"", b"", b""]
-        self.ins = ()
-        pos = self.pos
-        n = _len(out_vec)
-        i = 0
-        while i < n:
-            out_vec[i].len = pos[4 + i]
-            self.outs[i] = None
-            i += 1
-
-    def clear(self):  # no vectors (CONNECT/DISCONNECT messages): every size and position 0
+    def clear(self):  # no vectors (CONNECT/DISCONNECT messages)
         for i in range(_MAX_IOVEC):
             self.in_size[i] = self.out_size[i] = self.pos[i] = self.pos[4 + i] = 0
             self.outs[i] = None
         self.n_in = self.n_out = 0
         self.ins = ()
+        self.copies = None
 
 
 def _in_copy(x):  # an in-vector that is not a bytes object: the partition gets an immutable copy
@@ -182,18 +132,13 @@ _bare = None
 def _misuse(msg, idx, arg):
     # the PSAProgrammerError for a call the fast path refused (arg: the length, or psa_write's data)
     if msg is not _current:
-        if msg is _bare and msg is not None:
-            return PSAProgrammerError("connect/disconnect messages carry no vectors")
-        return PSAProgrammerError("not a live message")
+        return PSAProgrammerError("not a live message" if msg is not _bare or msg is None
+                                  else "connect/disconnect messages carry no vectors")
     if idx.__class__ is not _int or not 0 <= idx < _MAX_IOVEC:
         return PSAProgrammerError("vector index out of range: %r" % (idx,))
     if arg.__class__ is _int:
         return PSAProgrammerError("bad length %r" % (arg,))
-    if not isinstance(arg, _BYTES_LIKE):
-        return PSAProgrammerError("psa_write: data is not bytes-like")
-    v = msg._v
-    return PSAProgrammerError("psa_write beyond out-vector %d: %d + %d > %d" % (
-        idx, v.pos[4 + idx], _len(arg), v.out_size[idx]))
+    return PSAProgrammerError("psa_write: not bytes-like, or beyond out-vector %d" % idx)
 
 
 # psa_read / psa_skip / psa_write run several times per psa_call, so they check inline and

@@ -24,7 +24,7 @@ from device import psa
 from device.compat import const
 from device.psa import PSAProgrammerError
 from device.psa import service as _service
-from device.psa.service import Vectors, message_class
+from device.psa.service import Vectors, _out_len, message_class
 
 _STATIC = const(0x40000000)  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
 _MAX_STATELESS = const(32)
@@ -35,6 +35,7 @@ _MAX_IOVEC = const(4)
 _int = int  # module-level aliases: a builtin name costs a second (linear) lookup on MicroPython
 _len = len
 _tuple = tuple
+_bytes = bytes
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
 _spm = None
@@ -76,7 +77,7 @@ class _Partition:
             raise ValueError("partition %s: type must be PSA-ROT or APPLICATION-ROT" % self.name)
         deps = m.get("dependencies")
         self.dependencies = None if deps is None else tuple(deps)
-        self.vectors = Vectors()  # re-armed for each message delivered to this partition
+        self.vectors = None  # its Vectors: made for the first message to it, re-armed for each one
         self.running = False  # executing now (maybe waiting on a call it made): not re-enterable
         self.services = []
         for desc in m.get("services", ()):
@@ -157,8 +158,7 @@ class SPM:
             s.handle = stateless_handle(s.version, idx)
             self._stateless[idx] = s
             self._by_handle[s.handle] = s
-        # the class of this service's messages: the fields all its messages share are class attributes
-        s.message = message_class(s.partition.vectors, s.handle, self.ns_client_id)
+        s.message = None  # the class of its messages, made for the first one (_message_class)
         self._by_sid[s.sid] = s
         self._by_name[s.name] = s
 
@@ -258,16 +258,45 @@ class SPM:
             in_vec = _sequence(in_vec)
         if out_vec.__class__ is not _tuple:
             out_vec = _sequence(out_vec)
-        if _len(in_vec) + _len(out_vec) > _MAX_IOVEC:
-            raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (_len(in_vec) + _len(out_vec)))
-        v = p.vectors
-        v.take_ins(in_vec)  # checked, copied where mutable, into p's Vectors
-        v.take_outs(out_vec)
+        n_in = _len(in_vec)
+        n_out = _len(out_vec)
+        if n_in + n_out > _MAX_IOVEC:
+            raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
+        # take the vectors into p's Vectors (inline: a call per step would cost more than the step)
+        v = p.vectors or self._vectors(p)
+        pos = v.pos
+        sizes = v.in_size
+        k = v.n_in
+        while k > n_in:  # slots the previous message used and this one does not: back to 0
+            k -= 1
+            sizes[k] = pos[k] = 0
+        v.n_in = n_in
+        v.ins = in_vec
+        i = 0
+        for x in in_vec:
+            if x.__class__ is not _bytes:  # bytes are immutable and serve as they are; others: a copy
+                x = v.copy(i, x)
+            sizes[i] = _len(x)
+            pos[i] = 0
+            i += 1
+        sizes = v.out_size
+        bufs = v.outs
+        k = v.n_out
+        while k > n_out:
+            k -= 1
+            sizes[k] = pos[4 + k] = 0
+        v.n_out = n_out
+        i = 0
+        for ov in out_vec:  # the caller's writable buffers, reached only through psa_write
+            sizes[i] = _out_len(ov)
+            bufs[i] = ov.base
+            pos[4 + i] = 0
+            i += 1
         # The message: a fresh instance is its identity (a kept one is dead after the reply); the
         # fields are attributes of the service's message class, `type` included (its partition
         # serves one message at a time): the instance then needs no attribute table, which saves
         # an allocation. What differs from the class defaults is set on the instance.
-        cls = s.message
+        cls = s.message or self._message_class(s)
         cls.type = type
         msg = cls()
         if cur is not None:
@@ -288,7 +317,15 @@ class SPM:
             _service._current = prev  # the reply: this message is dead from now on
             p.running = False
             self._current = cur
-            v.reply(out_vec)  # out_vec[i].len = bytes written; no reference to the vectors kept
+            # the reply: out_vec[i].len = bytes written; no reference to the vectors stays behind
+            if v.ins is v.copies:
+                v.copies = None
+            v.ins = ()
+            i = 0
+            for ov in out_vec:
+                ov.len = pos[4 + i]
+                bufs[i] = None
+                i += 1
         if status.__class__ is not _int:
             self._bad_status(s, status)
         if conn is not None:
@@ -307,13 +344,22 @@ class SPM:
         msg = self._bare_message(s, psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle)
         self._deliver(s, msg)
 
+    def _vectors(self, p):  # made on first use: partitions never called cost no memory
+        if p.vectors is None:
+            p.vectors = Vectors()
+        return p.vectors
+
+    def _message_class(self, s):  # the fields all messages to s share are attributes of this class
+        s.message = message_class(self._vectors(s.partition), s.handle, self.ns_client_id)
+        return s.message
+
     def _bare_message(self, s, type, handle, client_id, rhandle):
         """A CONNECT or DISCONNECT message: no vectors."""
         p = s.partition
         if p.running:  # before touching p's Vectors
             raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
-        p.vectors.clear()
-        msg = s.message()
+        self._vectors(p).clear()
+        msg = (s.message or self._message_class(s))()
         msg.type = type
         msg.handle = handle
         msg.client_id = client_id

@@ -299,9 +299,10 @@ def test_the_spm_keeps_no_reference_to_vectors_after_the_reply():
     s, echo, conn = fx.start()
     buf = bytearray(8)
     assert psa.psa_call(ECHO_H, fx.CONCAT, (b"ab", bytearray(b"cd")), (psa_outvec(buf),)) == 0
-    for p in s.partitions:
-        v = p.vectors
-        assert v.ins == () and v.outs == [None] * 4 and v.copies == [b""] * 4
+    used = [p.vectors for p in s.partitions if p.vectors is not None]
+    assert used  # (Vectors are made for a partition's first message)
+    for v in used:
+        assert v.ins == () and v.outs == [None] * 4 and v.copies is None
 
 
 def test_a_message_of_an_earlier_delivery_is_dead_although_its_vectors_are_reused():
