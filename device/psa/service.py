@@ -35,7 +35,6 @@ _len = len  # module-level aliases: a builtin name costs a second (linear) looku
 _int = int
 _bytes = bytes
 _bytearray = bytearray
-_tuple = tuple
 _BYTES_LIKE = (bytes, bytearray, memoryview)  # built once: a tuple display is built at every evaluation
 
 
