@@ -155,7 +155,7 @@ class KeyAttributes:
         self.id = id
 
     def pack(self):
-        return struct.pack(ATTRIBUTES_FORMAT, self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
+        return _pack(ATTRIBUTES_FORMAT, self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
 
     @classmethod
     def unpack(cls, data):
@@ -175,15 +175,19 @@ class KeyAttributes:
 psa_key_attributes_t = KeyAttributes
 
 
+_pack = struct.pack
+
+
 def _call(func, in_vecs=(), out_vecs=(), key=0, alg=0, op=0, step=0):
-    hdr = struct.pack(HEADER_FORMAT, func, step, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, op)
+    # (the handshake's wrappers call this with positional arguments: keyword calls cost more on MicroPython)
+    hdr = _pack(HEADER_FORMAT, func, step, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, op)
     status = _psa_call(TFM_CRYPTO_HANDLE, 0, (hdr,) + tuple(in_vecs) if in_vecs else (hdr,), out_vecs)
     if status:  # PSA_SUCCESS is 0
         raise _psa.PSAError(status)
 
 
 def _out(n):
-    return _psa.psa_outvec(bytearray(n))
+    return _psa.psa_outvec(bytearray(n), n)
 
 
 def _got(out):
@@ -193,7 +197,7 @@ def _got(out):
 def _u32(out):
     if out.len != 4:
         raise _psa.PSAError(_psa.PSA_ERROR_COMMUNICATION_FAILURE)
-    return struct.unpack("<I", out.base)[0]
+    return int.from_bytes(out.base, "little")
 
 
 # --- key management --------------------------------------------------------------------------------
@@ -212,7 +216,7 @@ def psa_generate_key(attributes):
 
 
 def psa_destroy_key(key):
-    _call(TFM_CRYPTO_DESTROY_KEY, key=key)
+    _call(TFM_CRYPTO_DESTROY_KEY, (), (), key)
 
 
 def psa_get_key_attributes(key):
@@ -291,31 +295,85 @@ def psa_mac_verify(key, alg, data, mac):
 
 
 # --- AEAD ------------------------------------------------------------------------------------------
-def _aead_call(func, key, alg, nonce, additional_data, data, n):
-    # the record path of TLS: one out-vector sized for the exact result when the tag length is
-    # known (no second copy), the header packed here rather than through _call
-    buf = bytearray(n)
-    o = _psa.psa_outvec(buf, n)
-    status = _psa_call(TFM_CRYPTO_HANDLE, 0,  # PSA_IPC_CALL
-                       (struct.pack(HEADER_FORMAT, func, len(nonce), key & 0xFFFFFFFF, alg & 0xFFFFFFFF, 0),
-                        bytes(nonce) + bytes(additional_data), data), (o,))
+# The record path of TLS, one psa_call per record, written to allocate little on MicroPython: the
+# packed header is kept for the last (key, alg, nonce length) of each direction (a TLS connection
+# seals with one key and opens with another, so both hit every time), one out-vector object serves
+# every AEAD call (NS code runs one call at a time), and the *_into variants let the caller give
+# the buffer the result is written to.
+_hdr_cache = {}  # function id -> (key, alg, nonce length, packed header)
+_aead_ov = None  # the out-vector object of the AEAD calls (its .base is set per call)
+
+
+def _aead_header(func, key, alg, nl):
+    c = _hdr_cache.get(func)
+    if c is not None and c[0] == key and c[1] == alg and c[2] == nl:
+        return c[3]
+    h = struct.pack(HEADER_FORMAT, func, nl, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, 0)
+    _hdr_cache[func] = (key, alg, nl, h)
+    return h
+
+
+def _aead_into(func, key, alg, nonce, additional_data, data, out, n):
+    """One AEAD psa_call writing at most n bytes into the writable buffer `out`; returns the count."""
+    global _aead_ov
+    o = _aead_ov
+    if o is None:
+        o = _aead_ov = _psa.psa_outvec(bytearray(0), 0)
+    o.base = out
+    o.len = n
+    na = nonce + additional_data if nonce.__class__ is bytes else bytes(nonce) + bytes(additional_data)
+    try:
+        status = _psa_call(TFM_CRYPTO_HANDLE, 0,  # PSA_IPC_CALL
+                           (_aead_header(func, key, alg, len(nonce)), na, data), (o,))
+        n = o.len
+    finally:
+        o.base = None  # the out-vector keeps no reference to the caller's buffer
     if status:
         raise _psa.PSAError(status)
-    return bytes(buf) if o.len == n else bytes(buf[: o.len])
+    return n
+
+
+def _tag_len(alg):
+    return (alg & PSA_ALG_AEAD_TAG_LENGTH_MASK) >> PSA_AEAD_TAG_LENGTH_OFFSET
+
+
+def _sealed_len(alg, n):
+    return n + (_tag_len(alg) or PSA_AEAD_TAG_MAX_SIZE)
+
+
+def _opened_len(alg, n):
+    tag = _tag_len(alg)
+    return max(n - tag, 1) if 4 <= tag <= 16 else max(n, 1)
 
 
 def psa_aead_encrypt(key, alg, nonce, additional_data, plaintext):
     """ciphertext || tag."""
-    tag = (alg & PSA_ALG_AEAD_TAG_LENGTH_MASK) >> PSA_AEAD_TAG_LENGTH_OFFSET
-    return _aead_call(TFM_CRYPTO_AEAD_ENCRYPT, key, alg, nonce, additional_data, plaintext,
-                      len(plaintext) + (tag or PSA_AEAD_TAG_MAX_SIZE))
+    n = _sealed_len(alg, len(plaintext))
+    buf = bytearray(n)
+    got = _aead_into(TFM_CRYPTO_AEAD_ENCRYPT, key, alg, nonce, additional_data, plaintext, buf, n)
+    return bytes(buf) if got == n else bytes(buf[:got])
 
 
 def psa_aead_decrypt(key, alg, nonce, additional_data, ciphertext):
     """The plaintext; PSAError(PSA_ERROR_INVALID_SIGNATURE) when the tag does not verify."""
-    tag = (alg & PSA_ALG_AEAD_TAG_LENGTH_MASK) >> PSA_AEAD_TAG_LENGTH_OFFSET
-    return _aead_call(TFM_CRYPTO_AEAD_DECRYPT, key, alg, nonce, additional_data, ciphertext,
-                      max(len(ciphertext) - tag, 1) if 4 <= tag <= 16 else max(len(ciphertext), 1))
+    n = _opened_len(alg, len(ciphertext))
+    buf = bytearray(n)
+    got = _aead_into(TFM_CRYPTO_AEAD_DECRYPT, key, alg, nonce, additional_data, ciphertext, buf, n)
+    return bytes(buf) if got == n else bytes(buf[:got])
+
+
+def psa_aead_encrypt_into(key, alg, nonce, additional_data, plaintext, out):
+    """Like psa_aead_encrypt, writing ciphertext || tag into the writable buffer `out` (bytearray or
+    memoryview, e.g. a slice of a record buffer); returns the number of bytes written. PSAError
+    BUFFER_TOO_SMALL when `out` cannot hold them."""
+    return _aead_into(TFM_CRYPTO_AEAD_ENCRYPT, key, alg, nonce, additional_data, plaintext, out, len(out))
+
+
+def psa_aead_decrypt_into(key, alg, nonce, additional_data, ciphertext, out):
+    """Like psa_aead_decrypt, writing the plaintext into the writable buffer `out`; returns its length.
+    PSAError INVALID_SIGNATURE on a bad tag (nothing is written then), BUFFER_TOO_SMALL when `out`
+    cannot hold the plaintext."""
+    return _aead_into(TFM_CRYPTO_AEAD_DECRYPT, key, alg, nonce, additional_data, ciphertext, out, len(out))
 
 
 # --- unauthenticated cipher (AES-CBC without padding) ----------------------------------------------
@@ -344,16 +402,16 @@ class KeyDerivationOperation:
 
 def psa_key_derivation_setup(alg):
     o = _out(4)
-    _call(TFM_CRYPTO_KEY_DERIVATION_SETUP, (), (o,), alg=alg)
+    _call(TFM_CRYPTO_KEY_DERIVATION_SETUP, (), (o,), 0, alg)
     return KeyDerivationOperation(_u32(o), alg)
 
 
 def psa_key_derivation_input_bytes(operation, step, data):
-    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES, (data,), op=operation.handle, step=step)
+    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES, (data,), (), 0, 0, operation.handle, step)
 
 
 def psa_key_derivation_input_key(operation, step, key):
-    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY, op=operation.handle, step=step, key=key)
+    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY, (), (), key, 0, operation.handle, step)
 
 
 def psa_key_derivation_output_bytes(operation, n):
@@ -362,18 +420,18 @@ def psa_key_derivation_output_bytes(operation, n):
             return b""
         raise ValueError("negative length")
     o = _out(n)
-    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES, (), (o,), op=operation.handle)
+    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES, (), (o,), 0, 0, operation.handle)
     return _got(o)
 
 
 def psa_key_derivation_output_key(attributes, operation):
     """A new key of attributes.bits from the derivation stream; returns its key id."""
     o = _out(4)
-    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY, (attributes.pack(),), (o,), op=operation.handle)
+    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY, (attributes.pack(),), (o,), 0, 0, operation.handle)
     return _u32(o)
 
 
 def psa_key_derivation_abort(operation):
     if operation.handle:
         h, operation.handle = operation.handle, 0
-        _call(TFM_CRYPTO_KEY_DERIVATION_ABORT, op=h)
+        _call(TFM_CRYPTO_KEY_DERIVATION_ABORT, (), (), 0, 0, h)

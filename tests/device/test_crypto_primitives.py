@@ -239,3 +239,77 @@ def test_psk_premaster_layout():
     assert tls12.psk_premaster(psk, b"\xaa") == b"\x00\x01\xaa\x00\x03\x01\x02\x03"
     ms = tls12.psk_to_ms(psk, b"seed")
     assert len(ms) == 48 and ms == tls12.prf_sha256(tls12.psk_premaster(psk), b"master secret", b"seed", 48)
+
+
+def _aead_cases(make, lens):
+    """(args, sealed) of CCM/GCM calls over two keys, several nonce, AAD and message lengths: short
+    ones (the reused scratch), a message over SCRATCH_MAX and AAD over 30 bytes (temporaries)."""
+    k1 = make(_rng(0, 16))
+    k2 = make(_rng(16, 48))
+    out = []
+    for i, (nl, al, ml, tag) in enumerate(lens):
+        out.append((k1 if i % 2 else k2, _rng(i, i + nl), _rng(2 * i, 2 * i + al), bytes((i + j) & 0xFF for j in range(ml)),
+                    tag))
+    return out
+
+
+_CCM_LENS = ((12, 13, 64, 16), (13, 0, 5, 8), (7, 30, 0, 4), (12, 31, 200, 16), (12, 13, 1100, 16), (8, 2, 17, 6),
+             (12, 13, 63, 16))
+_GCM_LENS = ((12, 13, 64, 16), (8, 0, 5, 8), (12, 30, 0, 4), (16, 31, 200, 16), (12, 13, 1100, 16), (60, 2, 17, 12),
+             (12, 13, 63, 16))
+
+
+def test_ccm_scratch_reuse_leaks_nothing_between_calls():
+    # the module's scratch buffers serve every call: each record must seal and open to the same bytes
+    # whatever ran before it (longer or shorter message, other key, nonce length, AAD, a failed open)
+    for backend in aes.BACKENDS:
+        cases = _aead_cases(lambda k: aes.new(k, backend), _CCM_LENS)
+        sealed = [ccm.encrypt(*c) for c in cases]
+        for order in ((6, 5, 4, 3, 2, 1, 0), (4, 0, 4, 1, 3, 2, 6, 5, 0)):
+            for i in order:
+                c, want, tag = cases[i], sealed[i], cases[i][4]
+                assert ccm.encrypt(*c) == want, (backend, i)
+                bad = bytearray(want)
+                bad[-1] ^= 1
+                try:
+                    ccm.decrypt(c[0], c[1], c[2], bytes(bad), tag)
+                    raise AssertionError("a wrong tag verified")
+                except aes.InvalidTag:
+                    pass
+                assert ccm.decrypt(c[0], c[1], c[2], want, tag) == c[3], (backend, i)
+        # and the first record is still the SP 800-38C value after all that (16-byte tag, 64 bytes)
+        c = aes.new(_rng(0x40, 0x50), backend)
+        assert ccm.encrypt(c, _rng(0x10, 0x1C), _rng(0, 13), _rng(0x20, 0x60), 16)[-16:] == H(
+            "4dd09ddcfac471aaaa29138dee55314678d4d675f2ae6fde")[-16:]
+
+
+def test_ccm_every_wrong_tag_byte_fails():
+    c = aes.new(_rng(0, 16))
+    for tag in (4, 8, 16):
+        sealed = ccm.encrypt(c, _rng(0, 12), b"hdr", b"payload", tag)
+        for i in range(len(sealed)):
+            bad = bytearray(sealed)
+            bad[i] ^= 0x80
+            try:
+                ccm.decrypt(c, _rng(0, 12), b"hdr", bytes(bad), tag)
+                raise AssertionError("tampered byte %d verified" % i)
+            except aes.InvalidTag:
+                pass
+        assert ccm.decrypt(c, _rng(0, 12), b"hdr", sealed, tag) == b"payload"
+
+
+def test_gcm_counter_template_reuse_leaks_nothing_between_calls():
+    for backend in aes.BACKENDS:
+        cases = _aead_cases(lambda k: gcm.GCM(aes.new(k, backend)), _GCM_LENS)
+        sealed = [c[0].encrypt(c[1], c[2], c[3], c[4]) for c in cases]
+        for i in (6, 5, 4, 3, 2, 1, 0, 4, 0, 6):
+            g, nonce, aad, pt, tag = cases[i]
+            assert g.encrypt(nonce, aad, pt, tag) == sealed[i], (backend, i)
+            bad = bytearray(sealed[i])
+            bad[len(pt)] ^= 1  # the first tag byte
+            try:
+                g.decrypt(nonce, aad, bytes(bad), tag)
+                raise AssertionError("a wrong tag verified")
+            except aes.InvalidTag:
+                pass
+            assert g.decrypt(nonce, aad, sealed[i], tag) == pt, (backend, i)

@@ -261,3 +261,38 @@ def test_key_derivation_state_and_policy_errors():
         C.psa_key_derivation_abort(op)
     finally:
         cf.stop(root)
+
+
+def test_aead_into_writes_only_the_callers_buffer():
+    root = cf.start()
+    try:
+        for alg in (C.PSA_ALG_CCM, CCM8, C.PSA_ALG_GCM):
+            k = C.psa_import_key(cf.aes_attrs(alg), bytes(range(16)))
+            nonce, aad = bytes(range(12)), b"hdr"
+            want = C.psa_aead_encrypt(k, alg, nonce, aad, b"payload")
+            assert C.psa_aead_decrypt(k, alg, nonce, aad, want) == b"payload"
+            rec = bytearray(b"\xaa" * (5 + len(want) + 3))
+            n = C.psa_aead_encrypt_into(k, alg, nonce, aad, b"payload", memoryview(rec)[5: 5 + len(want)])
+            assert n == len(want) and bytes(rec[5: 5 + n]) == want
+            assert rec[:5] == bytearray(b"\xaa" * 5) and rec[5 + n:] == bytearray(b"\xaa" * 3)
+            out = bytearray(10)
+            assert C.psa_aead_decrypt_into(k, alg, nonce, aad, want, out) == 7 and bytes(out[:7]) == b"payload"
+            assert cf.status_of(C.psa_aead_encrypt_into, k, alg, nonce, aad, b"payload",
+                                bytearray(len(want) - 1)) == psa.PSA_ERROR_BUFFER_TOO_SMALL
+            assert cf.status_of(C.psa_aead_decrypt_into, k, alg, nonce, aad, want, bytearray(6)) == (
+                psa.PSA_ERROR_BUFFER_TOO_SMALL)
+            bad = bytearray(want)
+            bad[-1] ^= 1
+            out = bytearray(7)
+            assert cf.status_of(C.psa_aead_decrypt_into, k, alg, nonce, aad, bytes(bad), out) == (
+                psa.PSA_ERROR_INVALID_SIGNATURE)
+            assert out == bytearray(7)  # nothing of a record that failed to verify reaches the caller
+            # the cached header follows the key: another key of the same alg seals differently
+            k2 = C.psa_import_key(cf.aes_attrs(alg), bytes(range(1, 17)))
+            assert C.psa_aead_encrypt(k2, alg, nonce, aad, b"payload") != want
+            assert C.psa_aead_encrypt(k, alg, nonce, aad, b"payload") == want
+            C.psa_destroy_key(k2)
+            C.psa_destroy_key(k)
+            assert cf.status_of(C.psa_aead_encrypt, k, alg, nonce, aad, b"x") == psa.PSA_ERROR_INVALID_HANDLE
+    finally:
+        cf.stop(root)

@@ -9,7 +9,8 @@
     c.cbc_decrypt(iv, data)
     c.cbc_mac(data)                  # last block of CBC(iv=0, data): one CBC call
     c.ecb_encrypt_into(buf)          # in place in a bytearray (no allocation on cryptolib)
-    c.cbc_mac_into(buf)              # the CBC-MAC of a bytearray, overwriting it (scratch buffers)
+    c.ecb_encrypt_to(src, dst)       # from one buffer into another of the same length (no allocation)
+    c.cbc_mac_into(buf)              # CBC-MAC of a bytearray/memoryview in place: the MAC is its last block
 
 Backends:
 - ``cryptolib`` (MicroPython): ECB and CBC in C; everything else (CTR, CCM, GCM) is built on them.
@@ -17,6 +18,7 @@ Backends:
 - ``aesio`` (CircuitPython): ECB one block per call, CBC in one call.
 - ``pure``: a table-driven pure-Python AES (T-tables as Python ints), works everywhere. It lives in
   ``aes_pure`` and is imported on first use: with cryptolib or aesio present its code never loads.
+  The aesio adapter lives in ``aes_aesio`` for the same reason (its code never loads on MicroPython).
 
 ``BACKENDS`` lists the backends importable on this runtime, best first. Also the helpers the
 modes share: ``xor(a, b)`` (one int XOR, no per-byte loop) and ``compare_digest(a, b)``.
@@ -32,6 +34,7 @@ except ImportError:
     _aesio = None
 
 BLOCK = 16
+_ZERO_IV = bytes(16)
 
 
 def xor(a, b):
@@ -80,6 +83,11 @@ def _check_blocks(data):
         raise ValueError("AES input must be a multiple of 16 bytes")
 
 
+def _check_to(src, dst):
+    if len(src) % BLOCK or len(dst) != len(src):
+        raise ValueError("AES input must be a multiple of 16 bytes, the output as long")
+
+
 # ---------------------------------------------------------------------------------------------
 # MicroPython cryptolib: mode 1 = ECB, 2 = CBC; an object either encrypts or decrypts
 class _CryptolibAES:
@@ -91,7 +99,6 @@ class _CryptolibAES:
         self._enc = _cryptolib.aes(self._key, 1)
         self._dec = None
         self._mac = None  # one CBC context for every CBC-MAC of this key (see cbc_mac_into)
-        self._chain = None
 
     def ecb_encrypt(self, data):
         _check_blocks(data)
@@ -101,6 +108,11 @@ class _CryptolibAES:
         """Encrypt the blocks of the bytearray `buf` in place (no allocation)."""
         _check_blocks(buf)
         self._enc.encrypt(buf, buf)
+
+    def ecb_encrypt_to(self, src, dst):
+        """Encrypt the blocks of `src` into the writable buffer `dst` of the same length (no allocation)."""
+        _check_to(src, dst)
+        self._enc.encrypt(src, dst)
 
     def ecb_decrypt(self, data):
         _check_blocks(data)
@@ -124,94 +136,43 @@ class _CryptolibAES:
         _check_blocks(data)
         if not data:
             return bytes(16)
-        return self.cbc_mac_into(bytearray(data))
+        b = bytearray(data)
+        self.cbc_mac_into(b)
+        return bytes(b[-16:])
 
     def cbc_mac_into(self, buf):
-        """CBC-MAC (IV 0) of the bytearray `buf`, encrypting it in place (its contents are lost).
+        """CBC-MAC (IV 0) of the bytearray/memoryview `buf`, encrypting it in place: afterwards its last
+        block is the MAC (and the rest is lost).
 
-        cryptolib's CBC object carries its chaining value from call to call, so one object serves
-        every MAC of this key: XORing the previous MAC (the chaining value it holds) into the first
-        block makes the chain start from zero again, with no new context (and key expansion) per MAC.
+        One CBC context serves every MAC of this key (no new context and key expansion per MAC), but
+        cryptolib's CBC object carries its chaining value c (the last MAC) from call to call. Two
+        blocks bring it back to zero without any arithmetic in Python: c itself (E(c ^ c) = E(0)),
+        then W = D(0) ^ E(0) (E(W ^ E(0)) = E(D(0)) = 0); W is computed once per key.
         """
         _check_blocks(buf)
         if not buf:
-            return bytes(16)
+            return
         m = self._mac
-        if m is None:
-            m = self._mac = _cryptolib.aes(self._key, 2, bytes(16))
-        elif self._chain is not None:
-            buf[:16] = (int.from_bytes(buf[:16], "big") ^ int.from_bytes(self._chain, "big")).to_bytes(16, "big")
-        self._chain = None  # if encrypt fails below, the chaining value is unknown: start over
+        self._mac = None  # should encrypt fail below, the chaining value is unknown: start over
+        if m is None:  # a fresh context (chain zero), and W
+            m = _cryptolib.aes(self._key, 2, _ZERO_IV)
+            z = int.from_bytes(self._enc.encrypt(_ZERO_IV), "big")
+            d = int.from_bytes(_cryptolib.aes(self._key, 1).decrypt(_ZERO_IV), "big")
+            self._restart = bytearray(16) + (z ^ d).to_bytes(16, "big")  # [chaining value | W]
+            self._spill = bytearray(32)
+        else:
+            m.encrypt(self._restart, self._spill)  # chain: c -> E(0) -> 0
         m.encrypt(buf, buf)
-        t = bytes(buf[-16:])
-        self._chain = t
-        return t
+        self._restart[:16] = buf[-16:]
+        self._mac = m
 
 
-# ---------------------------------------------------------------------------------------------
-# CircuitPython aesio: AES(key, mode, iv); encrypt_into(src, dest); ECB takes one block per call
-class _AesioAES:
-    name = "aesio"
-
-    def __init__(self, key):
-        _check_key(key)
-        self._key = bytes(key)
-        self._mod = _aesio
-        self._ecb = _aesio.AES(self._key, _aesio.MODE_ECB)
-
-    def _ecb_blocks(self, data, decrypt):
-        _check_blocks(data)
-        out = bytearray(len(data))
-        src = memoryview(data)
-        dst = memoryview(out)
-        f = self._ecb.decrypt_into if decrypt else self._ecb.encrypt_into
-        for off in range(0, len(data), 16):
-            f(src[off: off + 16], dst[off: off + 16])
-        return bytes(out)
-
-    def ecb_encrypt(self, data):
-        return self._ecb_blocks(data, False)
-
-    def ecb_decrypt(self, data):
-        return self._ecb_blocks(data, True)
-
-    def _cbc(self, iv, data, decrypt):
-        _check_blocks(data)
-        if not data:
-            return b""
-        out = bytearray(len(data))
-        c = self._mod.AES(self._key, self._mod.MODE_CBC, bytes(iv))
-        (c.decrypt_into if decrypt else c.encrypt_into)(bytes(data), out)
-        return bytes(out)
-
-    def cbc_encrypt(self, iv, data):
-        return self._cbc(iv, data, False)
-
-    def cbc_decrypt(self, iv, data):
-        return self._cbc(iv, data, True)
-
-    def cbc_mac(self, data):
-        if not data:
-            return bytes(16)
-        return self._cbc(bytes(16), data, False)[-16:]
-
-    cbc_mac_into = cbc_mac
-
-    def ecb_encrypt_into(self, buf):
-        _check_blocks(buf)
-        mv = memoryview(buf)
-        f = self._ecb.encrypt_into
-        for off in range(0, len(buf), 16):
-            f(bytes(mv[off: off + 16]), mv[off: off + 16])
-
-
-_CLASSES = {}  # the pure backend (aes_pure) is imported only when asked for or needed
+_CLASSES = {}  # aes_pure and aes_aesio are imported only when asked for or needed
 BACKENDS = []
 if _cryptolib is not None:
     _CLASSES["cryptolib"] = _CryptolibAES
     BACKENDS.append("cryptolib")
 if _aesio is not None:
-    _CLASSES["aesio"] = _AesioAES
     BACKENDS.append("aesio")
 BACKENDS.append("pure")
 DEFAULT = BACKENDS[0]
@@ -225,6 +186,10 @@ def new(key, backend=None):
         from device.partitions.crypto.aes_pure import PureAES
 
         cls = _CLASSES["pure"] = PureAES
+    elif cls is None and name == "aesio" and _aesio is not None:
+        from device.partitions.crypto.aes_aesio import AesioAES
+
+        cls = _CLASSES["aesio"] = AesioAES
     if cls is None:
         raise ValueError("AES backend not available here: %r" % (backend,))
     return cls(key)

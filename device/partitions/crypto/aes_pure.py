@@ -3,7 +3,7 @@ neither MicroPython's cryptolib nor CircuitPython's aesio (and for tests). Impor
 ``aes.new(key, "pure")`` on first use only, so a board with a C AES never loads it.
 """
 
-from device.partitions.crypto.aes import xor, _check_key, _check_blocks
+from device.partitions.crypto.aes import xor, _check_key, _check_blocks, _check_to
 
 _T = None  # (sbox, inv_sbox, te0..te3, td0..td3)
 
@@ -191,9 +191,16 @@ class PureAES:
             self._encrypt_block(blk, 0, blk)
         return bytes(blk)
 
-    cbc_mac_into = cbc_mac
+    def cbc_mac_into(self, buf):
+        if buf:
+            buf[-16:] = self.cbc_mac(buf)
 
     def ecb_encrypt_into(self, buf):
         _check_blocks(buf)
         for off in range(0, len(buf), 16):
             self._encrypt_block(buf, off, buf)
+
+    def ecb_encrypt_to(self, src, dst):
+        _check_to(src, dst)
+        for off in range(0, len(src), 16):
+            self._encrypt_block(src, off, dst)

@@ -10,6 +10,7 @@ MicroPython's sha256 objects cannot be copied, so each MAC hashes the 64-byte pa
 
 import hashlib
 
+_sha256 = hashlib.sha256  # (one lookup instead of two per use)
 BLOCK_SIZE = 64
 DIGEST_SIZE = 32
 _IPAD = int.from_bytes(b"\x36" * 64, "big")
@@ -26,10 +27,13 @@ class HMACKey:
         self.inner = (k ^ _IPAD).to_bytes(BLOCK_SIZE, "big")
         self.outer = (k ^ _OPAD).to_bytes(BLOCK_SIZE, "big")
 
-    def mac(self, msg):
-        h = hashlib.sha256(self.inner)
+    def mac(self, msg, msg2=None):
+        """HMAC(key, msg || msg2): two parts so that callers need not concatenate them."""
+        h = _sha256(self.inner)
         h.update(msg)
-        o = hashlib.sha256(self.outer)
+        if msg2 is not None:
+            h.update(msg2)
+        o = _sha256(self.outer)
         o.update(h.digest())
         return o.digest()
 

@@ -9,28 +9,27 @@ factory-provisioned: no client may create or destroy them through the service.
 Persistent keys are ITS assets of the crypto partition itself (pid 259, its own ITS namespace)
 under uid KEY_UID_BASE + key id; record = b"PSAK" | type u16 | bits u16 | usage u32 | alg u32 |
 owner i32 (little endian) | key bytes. ITS checksums every asset; a record that does not parse
-reads as PSA_ERROR_DATA_CORRUPT.
+reads as PSA_ERROR_DATA_CORRUPT. That code lives in keystore_its and is imported on the first use
+of a persistent key id, so a device that only runs volatile keys (TLS with a PSK given as bytes)
+never loads it nor the ITS client wrappers.
 """
-
-import struct
 
 from device import psa as _psa
 from device.psa import PSAError
 from device.psa import crypto as C
-from device.psa import its as _its
 
 KEY_UID_BASE = 0x6B65790000000000  # b"key\0" then the 32-bit key id
 MAX_VOLATILE = 32
-_REC = "<4sHHIIi"
-_REC_SIZE = 20
-_MAGIC = b"PSAK"
 
 _volatile = {}
 _next_volatile = C.PSA_KEY_ID_VOLATILE_MIN
 
 
 class Key:
-    """One key in S memory. .ctx caches a cipher context (AES schedule, GHASH tables)."""
+    """One key in S memory. .ctx caches a cipher context (AES schedule), .gcm the GHASH tables."""
+
+    ctx = None  # (class defaults: set on the instance only when a context is made)
+    gcm = None
 
     def __init__(self, kid, type, bits, usage, alg, lifetime, owner, data):
         self.id = kid
@@ -41,8 +40,6 @@ class Key:
         self.lifetime = lifetime
         self.owner = owner
         self.data = data
-        self.ctx = None
-        self.gcm = None
 
     def attributes(self):
         return C.KeyAttributes(self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
@@ -57,20 +54,16 @@ def reset():
 
 def check_type(key_type, nbytes):
     """Raise PSAError unless `nbytes` of key material suit `key_type`."""
-    if key_type == C.PSA_KEY_TYPE_AES:
-        if nbytes not in (16, 32):  # AES-192 is not offered: MicroPython's cryptolib has none
+    if key_type == 0x2400:  # PSA_KEY_TYPE_AES
+        if nbytes != 16 and nbytes != 32:  # AES-192 is not offered: MicroPython's cryptolib has none
             raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED if nbytes == 24 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    elif key_type in (C.PSA_KEY_TYPE_HMAC, C.PSA_KEY_TYPE_DERIVE, C.PSA_KEY_TYPE_RAW_DATA):
+    elif key_type in (0x1100, 0x1200, 0x1001):  # PSA_KEY_TYPE_HMAC, _DERIVE, _RAW_DATA
         if nbytes < 1:
             raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
     else:
         raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
-    if nbytes > C.MAX_KEY_BYTES:
+    if nbytes > 128:  # MAX_KEY_BYTES
         raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
-
-
-def _uid(kid):
-    return KEY_UID_BASE + kid
 
 
 def _is_persistent_id(kid):
@@ -97,30 +90,9 @@ def create(attrs, data, owner, factory=False):
         return kid
     if attrs.lifetime != C.PSA_KEY_LIFETIME_PERSISTENT:
         raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
-    kid = attrs.id
-    user = C.PSA_KEY_ID_USER_MIN <= kid <= C.PSA_KEY_ID_USER_MAX
-    vendor = C.PSA_KEY_ID_VENDOR_MIN <= kid < C.PSA_KEY_ID_VOLATILE_MIN
-    if not (user or (factory and vendor)):
-        raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if not factory and _exists(kid):
-        raise PSAError(_psa.PSA_ERROR_ALREADY_EXISTS)
-    rec = struct.pack(_REC, _MAGIC, attrs.type, 8 * len(data), attrs.usage, attrs.alg, owner) + data
-    try:
-        _its.psa_its_set(_uid(kid), rec)
-    except PSAError as e:
-        raise PSAError(_psa.PSA_ERROR_INSUFFICIENT_STORAGE if e.status == _psa.PSA_ERROR_INSUFFICIENT_STORAGE
-                       else _psa.PSA_ERROR_STORAGE_FAILURE)
-    return kid
+    from device.partitions.crypto import keystore_its
 
-
-def _exists(kid):
-    try:
-        _its.psa_its_get_info(_uid(kid))
-        return True
-    except PSAError as e:
-        if e.status == _psa.PSA_ERROR_DOES_NOT_EXIST:
-            return False
-        return True  # present but unreadable (corrupt): taken
+    return keystore_its.create(attrs, data, owner, factory)
 
 
 def load(kid):
@@ -130,21 +102,9 @@ def load(kid):
         return k
     if not _is_persistent_id(kid):
         raise PSAError(_psa.PSA_ERROR_INVALID_HANDLE)
-    try:
-        rec = _its.psa_its_get(_uid(kid))
-    except PSAError as e:
-        if e.status == _psa.PSA_ERROR_DOES_NOT_EXIST:
-            raise PSAError(_psa.PSA_ERROR_INVALID_HANDLE)
-        if e.status == _psa.PSA_ERROR_DATA_CORRUPT:
-            raise e
-        raise PSAError(_psa.PSA_ERROR_STORAGE_FAILURE)
-    if len(rec) <= _REC_SIZE:
-        raise PSAError(_psa.PSA_ERROR_DATA_CORRUPT)
-    magic, t, bits, usage, alg, owner = struct.unpack(_REC, rec[:_REC_SIZE])
-    data = rec[_REC_SIZE:]
-    if magic != _MAGIC or bits != 8 * len(data):
-        raise PSAError(_psa.PSA_ERROR_DATA_CORRUPT)
-    return Key(kid, t, bits, usage, alg, C.PSA_KEY_LIFETIME_PERSISTENT, owner, data)
+    from device.partitions.crypto import keystore_its
+
+    return keystore_its.load(kid)
 
 
 def get(kid, client_id):
@@ -161,12 +121,11 @@ def destroy(kid, client_id):
     k = get(kid, client_id)
     if kid in _volatile:
         k.data = b""
-        k.ctx = None
+        k.ctx = k.gcm = None
         del _volatile[kid]
         return
     if C.PSA_KEY_ID_VENDOR_MIN <= kid:
         raise PSAError(_psa.PSA_ERROR_NOT_PERMITTED)  # factory-provisioned: read-only to clients
-    try:
-        _its.psa_its_remove(_uid(kid))
-    except PSAError:
-        raise PSAError(_psa.PSA_ERROR_STORAGE_FAILURE)
+    from device.partitions.crypto import keystore_its
+
+    keystore_its.remove(kid)

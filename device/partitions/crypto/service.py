@@ -7,7 +7,6 @@ bad header, INVALID_ARGUMENT for bad data), the algorithm is one this partition 
 and permits the algorithm (NOT_PERMITTED), and the out-vector is large enough (BUFFER_TOO_SMALL).
 """
 
-import hashlib
 import struct
 
 from device import psa as _psa
@@ -66,14 +65,6 @@ def _key_for(msg, kid, usage, alg):
     return k
 
 
-def _aes(k):
-    if k.type != C.PSA_KEY_TYPE_AES:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if k.ctx is None:
-        k.ctx = aes.new(k.data)
-    return k.ctx
-
-
 def _id_out(msg, kid):
     _reply(msg, 0, struct.pack("<I", kid))
 
@@ -98,24 +89,12 @@ def _new_key_attrs(msg):
     return a
 
 
-def _generate(msg, step, kid, alg, op):
-    a = _new_key_attrs(msg)
-    _id_out(msg, keystore.create(a, urandom(a.bits // 8), msg.client_id))
-
-
 def _destroy(msg, step, kid, alg, op):
     keystore.destroy(kid, msg.client_id)
 
 
 def _get_attributes(msg, step, kid, alg, op):
     _reply(msg, 0, keystore.get(kid, msg.client_id).attributes().pack())
-
-
-def _export(msg, step, kid, alg, op):
-    k = keystore.get(kid, msg.client_id)
-    if not k.usage & C.PSA_KEY_USAGE_EXPORT:
-        _err(_psa.PSA_ERROR_NOT_PERMITTED)
-    _reply(msg, 0, k.data)
 
 
 def _random(msg, step, kid, alg, op):
@@ -130,16 +109,6 @@ def _random(msg, step, kid, alg, op):
 
 
 # --- hash --------------------------------------------------------------------------------------------
-def _check_hash(alg):
-    if alg != C.PSA_ALG_SHA_256:
-        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x02000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-
-
-def _hash_compute(msg, step, kid, alg, op):
-    _check_hash(alg)
-    _reply(msg, 0, hashlib.sha256(_in(msg, 1)).digest())
-
-
 def _new_op(msg, kind, state):
     global _next_op
     if len(_ops) >= MAX_OPERATIONS:
@@ -161,24 +130,6 @@ def _op(msg, op, kind):
     return e[2]
 
 
-def _hash_setup(msg, step, kid, alg, op):
-    _check_hash(alg)
-    _new_op(msg, "hash", hashlib.sha256())
-
-
-def _hash_update(msg, step, kid, alg, op):
-    _op(msg, op, "hash").update(_in(msg, 1))
-
-
-def _hash_finish(msg, step, kid, alg, op):
-    h = _op(msg, op, "hash")
-    if msg.out_size[0] < 32:
-        del _ops[op]
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    del _ops[op]
-    psa_write(msg, 0, h.digest())
-
-
 def _abort(kind):
     def f(msg, step, kid, alg, op):
         _op(msg, op, kind)
@@ -187,38 +138,22 @@ def _abort(kind):
     return f
 
 
-# --- MAC ---------------------------------------------------------------------------------------------
-def _mac(msg, kid, alg, usage):
-    if alg != _HMAC_SHA256:
-        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x03000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    k = _key_for(msg, kid, usage, alg)
-    if k.type != C.PSA_KEY_TYPE_HMAC:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if k.ctx is None:
-        k.ctx = HMACKey(k.data)
-    return k.ctx.mac(_in(msg, 1))
-
-
-def _mac_compute(msg, step, kid, alg, op):
-    if msg.out_size[0] < 32:
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    psa_write(msg, 0, _mac(msg, kid, alg, C.PSA_KEY_USAGE_SIGN_MESSAGE))
-
-
-def _mac_verify(msg, step, kid, alg, op):
-    if not aes.compare_digest(_mac(msg, kid, alg, C.PSA_KEY_USAGE_VERIFY_MESSAGE), _in(msg, 2)):
-        _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
-
-
 # --- AEAD --------------------------------------------------------------------------------------------
-# the record path of TLS: one call per record, so the checks use folded constants and few calls
+# The record path of TLS: one call per record. It is written for MicroPython running from .mpy, where
+# every global or attribute lookup is a hash-table probe and every allocation a search of the heap: the
+# checks use constants folded at compile time and locals, and the data reach ccm/gcm as memoryview slices
+# of the SPM's copies (no bytes copies); the result goes to psa_write straight from the mode.
 _TAG_MASK = const(0x003F0000)  # PSA_ALG_AEAD_TAG_LENGTH_MASK
 _CCM = const(0x05500100 & ~0x003F0000)  # PSA_ALG_CCM / PSA_ALG_GCM without their tag length
 _GCM = const(0x05500200 & ~0x003F0000)
 _AES = const(0x2400)  # PSA_KEY_TYPE_AES
 _USAGE_ENCRYPT = const(0x00000100)
 _USAGE_DECRYPT = const(0x00000200)
+_AEAD_ENCRYPT = const(0x0501)  # TFM_CRYPTO_AEAD_ENCRYPT / _DECRYPT
+_AEAD_DECRYPT = const(0x0502)
+_VOLATILE = const(0)  # PSA_KEY_LIFETIME_VOLATILE
 _GCM_TAGS = (4, 8, 12, 13, 14, 15, 16)
+_volatile_get = keystore._volatile.get  # (the store's dict of volatile keys lives as long as the module)
 
 
 def _aead(msg, step, kid, alg, encrypt):
@@ -232,28 +167,27 @@ def _aead(msg, step, kid, alg, encrypt):
             _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
     else:
         _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x05000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    k = keystore.get(kid, msg.client_id)
+    k = _volatile_get(kid)  # a session key: one dict probe
+    if k is None or k.owner != msg.client_id:
+        k = keystore.get(kid, msg.client_id)  # persistent keys, and every error
     if not k.usage & (_USAGE_ENCRYPT if encrypt else _USAGE_DECRYPT) or k.alg != alg:
         _err(_psa.PSA_ERROR_NOT_PERMITTED)
     if k.type != _AES:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    c = k.ctx
-    if c is None:
-        c = k.ctx = aes.new(k.data)
     sizes = msg.in_size
     if step > sizes[1]:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
     n = sizes[2] + tag if encrypt else sizes[2] - tag
-    if base == _CCM:
-        if not 7 <= step <= 13:
-            _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    elif not 1 <= step <= 128:
+    if not (7 <= step <= 13 if base == _CCM else 1 <= step <= 128):
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
     if n < 0:
         _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
     if n > msg.out_size[0]:
         _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    na = psa_read(msg, 1, sizes[1])
+    c = k.ctx
+    if c is None:
+        c = k.ctx = aes.new(k.data)
+    na = memoryview(psa_read(msg, 1, sizes[1]))  # nonce || additional data
     data = psa_read(msg, 2, sizes[2])
     if base == _CCM:
         out = (ccm.encrypt if encrypt else ccm.decrypt)(c, na[:step], na[step:], data, tag)
@@ -263,7 +197,7 @@ def _aead(msg, step, kid, alg, encrypt):
             from device.partitions.crypto import gcm
 
             g = gcm.GCM(c)
-            if k.lifetime == C.PSA_KEY_LIFETIME_VOLATILE:
+            if k.lifetime == _VOLATILE:
                 k.gcm = g
         out = (g.encrypt if encrypt else g.decrypt)(na[:step], na[step:], data, tag)
     psa_write(msg, 0, out)
@@ -275,35 +209,6 @@ def _aead_encrypt(msg, step, kid, alg, op):
 
 def _aead_decrypt(msg, step, kid, alg, op):
     _aead(msg, step, kid, alg, False)
-
-
-# --- AES-CBC without padding ----------------------------------------------------------------------
-def _cipher(msg, kid, alg, usage):
-    if alg != C.PSA_ALG_CBC_NO_PADDING:
-        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x04000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
-    return _aes(_key_for(msg, kid, usage, alg))
-
-
-def _cipher_encrypt(msg, step, kid, alg, op):
-    c = _cipher(msg, kid, alg, C.PSA_KEY_USAGE_ENCRYPT)
-    data = _in(msg, 1)
-    if len(data) % 16:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if len(data) + 16 > msg.out_size[0]:
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    iv = urandom(16)
-    psa_write(msg, 0, iv)
-    psa_write(msg, 0, c.cbc_encrypt(iv, data))
-
-
-def _cipher_decrypt(msg, step, kid, alg, op):
-    c = _cipher(msg, kid, alg, C.PSA_KEY_USAGE_DECRYPT)
-    data = _in(msg, 1)
-    if len(data) < 16 or len(data) % 16:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if len(data) - 16 > msg.out_size[0]:
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
-    psa_write(msg, 0, c.cbc_decrypt(data[:16], data[16:]))
 
 
 # --- key derivation: TLS12_PRF / TLS12_PSK_TO_MS with SHA-256 --------------------------------------
@@ -337,9 +242,13 @@ class _Kdf:
             _err(_psa.PSA_ERROR_INSUFFICIENT_DATA)
         self.left -= n
         buf = self.buf
-        while len(buf) < n:
-            self.a = self.key.mac(self.a)
-            buf += self.key.mac(self.a + self.seed)
+        key = self.key
+        while len(buf) < n:  # P_SHA256: A(i) = HMAC(secret, A(i-1)), output HMAC(secret, A(i) || seed)
+            a = self.a = key.mac(self.a)
+            buf += key.mac(a, self.seed)
+        if len(buf) == n:
+            self.buf = b""
+            return buf
         self.buf = buf[n:]
         return buf[:n]
 
@@ -395,24 +304,36 @@ def _kdf_output_key(msg, step, kid, alg, op):
     _id_out(msg, keystore.create(a, st.take(a.bits // 8), msg.client_id))
 
 
+def _more(func):
+    """The handler of `func` in service_more (hash, MAC, CBC, export, generate: not on the TLS path of
+    the AEAD suites), which is imported on the first such call."""
+
+    def h(msg, step, kid, alg, op):
+        from device.partitions.crypto import service_more
+
+        service_more.HANDLERS[func](msg, step, kid, alg, op)
+
+    return h
+
+
 HANDLERS = {
     C.TFM_CRYPTO_IMPORT_KEY: _import,
     C.TFM_CRYPTO_DESTROY_KEY: _destroy,
     C.TFM_CRYPTO_GET_KEY_ATTRIBUTES: _get_attributes,
-    C.TFM_CRYPTO_EXPORT_KEY: _export,
-    C.TFM_CRYPTO_GENERATE_KEY: _generate,
+    C.TFM_CRYPTO_EXPORT_KEY: _more(C.TFM_CRYPTO_EXPORT_KEY),
+    C.TFM_CRYPTO_GENERATE_KEY: _more(C.TFM_CRYPTO_GENERATE_KEY),
     C.TFM_CRYPTO_GENERATE_RANDOM: _random,
-    C.TFM_CRYPTO_HASH_COMPUTE: _hash_compute,
-    C.TFM_CRYPTO_HASH_SETUP: _hash_setup,
-    C.TFM_CRYPTO_HASH_UPDATE: _hash_update,
-    C.TFM_CRYPTO_HASH_FINISH: _hash_finish,
+    C.TFM_CRYPTO_HASH_COMPUTE: _more(C.TFM_CRYPTO_HASH_COMPUTE),
+    C.TFM_CRYPTO_HASH_SETUP: _more(C.TFM_CRYPTO_HASH_SETUP),
+    C.TFM_CRYPTO_HASH_UPDATE: _more(C.TFM_CRYPTO_HASH_UPDATE),
+    C.TFM_CRYPTO_HASH_FINISH: _more(C.TFM_CRYPTO_HASH_FINISH),
     C.TFM_CRYPTO_HASH_ABORT: _abort("hash"),
-    C.TFM_CRYPTO_MAC_COMPUTE: _mac_compute,
-    C.TFM_CRYPTO_MAC_VERIFY: _mac_verify,
+    C.TFM_CRYPTO_MAC_COMPUTE: _more(C.TFM_CRYPTO_MAC_COMPUTE),
+    C.TFM_CRYPTO_MAC_VERIFY: _more(C.TFM_CRYPTO_MAC_VERIFY),
     C.TFM_CRYPTO_AEAD_ENCRYPT: _aead_encrypt,
     C.TFM_CRYPTO_AEAD_DECRYPT: _aead_decrypt,
-    C.TFM_CRYPTO_CIPHER_ENCRYPT: _cipher_encrypt,
-    C.TFM_CRYPTO_CIPHER_DECRYPT: _cipher_decrypt,
+    C.TFM_CRYPTO_CIPHER_ENCRYPT: _more(C.TFM_CRYPTO_CIPHER_ENCRYPT),
+    C.TFM_CRYPTO_CIPHER_DECRYPT: _more(C.TFM_CRYPTO_CIPHER_DECRYPT),
     C.TFM_CRYPTO_KEY_DERIVATION_SETUP: _kdf_setup,
     C.TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES: _kdf_input_bytes,
     C.TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY: _kdf_input_key,
@@ -422,18 +343,26 @@ HANDLERS = {
 }
 
 
+_HEADER_SIZE = const(16)  # C.HEADER_SIZE, folded
+_HEADER_FORMAT = C.HEADER_FORMAT
+_unpack = struct.unpack
+
+
 def dispatch(msg):
     """The body of tfm_crypto_sfn: returns the PSA status."""
-    if msg.type != _psa.PSA_IPC_CALL or msg.in_size[0] != C.HEADER_SIZE:
+    if msg.type != 0 or msg.in_size[0] != _HEADER_SIZE:  # PSA_IPC_CALL, one 16-byte header
         return _psa.PSA_ERROR_PROGRAMMER_ERROR
-    func, step, kid, alg, op = struct.unpack(C.HEADER_FORMAT, psa_read(msg, 0, C.HEADER_SIZE))
-    h = HANDLERS.get(func)
-    if h is None:
-        return _psa.PSA_ERROR_NOT_SUPPORTED
+    func, step, kid, alg, op = _unpack(_HEADER_FORMAT, psa_read(msg, 0, _HEADER_SIZE))
     try:
-        h(msg, step, kid, alg, op)
+        if func == _AEAD_ENCRYPT or func == _AEAD_DECRYPT:  # the record path: no table lookup
+            _aead(msg, step, kid, alg, func == _AEAD_ENCRYPT)
+        else:
+            h = HANDLERS.get(func)
+            if h is None:
+                return _psa.PSA_ERROR_NOT_SUPPORTED
+            h(msg, step, kid, alg, op)
     except PSAError as e:
         return e.status
     except aes.InvalidTag:
         return _psa.PSA_ERROR_INVALID_SIGNATURE
-    return _psa.PSA_SUCCESS
+    return 0  # PSA_SUCCESS

@@ -24,7 +24,7 @@ def prf_sha256(secret, label, seed, n):
     a = s
     while got < n:
         a = k.mac(a)
-        block = k.mac(a + s)
+        block = k.mac(a, s)
         out.append(block)
         got += len(block)
     return b"".join(out)[:n]
