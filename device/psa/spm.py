@@ -127,19 +127,7 @@ class SPM:
         for p in self.partitions:
             init = getattr(p.obj, "init", None)
             if init is not None:
-                self._run_as(p, init, (config,))
-
-    def _run_as(self, p, fn, args):
-        """fn(*args) with partition p executing (its init, provisioning): p may not be re-entered."""
-        prev = self._current
-        was = p.running
-        self._current = p
-        p.running = True
-        try:
-            return fn(*args)
-        finally:
-            p.running = was
-            self._current = prev
+                self.run_as(p.pid, init, config)
 
     def _register(self, s):
         if not isinstance(s.sid, int) or s.sid in self._by_sid:
@@ -158,7 +146,7 @@ class SPM:
             s.handle = stateless_handle(s.version, idx)
             self._stateless[idx] = s
             self._by_handle[s.handle] = s
-        s.message = None  # the class of its messages, made for the first one (_message_class)
+        s.message = None  # the class of its messages, made for the first one (_first)
         self._by_sid[s.sid] = s
         self._by_name[s.name] = s
 
@@ -199,8 +187,7 @@ class SPM:
             return psa.PSA_ERROR_CONNECTION_REFUSED
         handle = self._new_handle()
         conn = _Connection(s, self.client_id())
-        msg = self._bare_message(s, psa.PSA_IPC_CONNECT, handle, conn.client_id, None)
-        status = self._deliver(s, msg)
+        status, msg = self._deliver(s, psa.PSA_IPC_CONNECT, handle, conn.client_id, None)
         if status != psa.PSA_SUCCESS:
             return psa.PSA_ERROR_CONNECTION_BUSY if status == psa.PSA_ERROR_CONNECTION_BUSY else (
                 psa.PSA_ERROR_CONNECTION_REFUSED
@@ -262,8 +249,9 @@ class SPM:
         n_out = _len(out_vec)
         if n_in + n_out > _MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
+        cls = s.message or self._first(s)  # (made with p's Vectors on the first message to s)
         # take the vectors into p's Vectors (inline: a call per step would cost more than the step)
-        v = p.vectors or self._vectors(p)
+        v = p.vectors
         pos = v.pos
         sizes = v.in_size
         k = v.n_in
@@ -296,7 +284,6 @@ class SPM:
         # fields are attributes of the service's message class, `type` included (its partition
         # serves one message at a time): the instance then needs no attribute table, which saves
         # an allocation. What differs from the class defaults is set on the instance.
-        cls = s.message or self._message_class(s)
         cls.type = type
         msg = cls()
         if cur is not None:
@@ -341,34 +328,28 @@ class SPM:
         if s.partition.running:
             raise PSAProgrammerError("re-entrant call into partition %s" % s.partition.name)
         del self._conns[handle]
-        msg = self._bare_message(s, psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle)
-        self._deliver(s, msg)
+        self._deliver(s, psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle)
 
-    def _vectors(self, p):  # made on first use: partitions never called cost no memory
+    def _first(self, s):
+        # the first message to s: its class (the fields all messages to s share are attributes of
+        # it) and, on the partition's first message, its Vectors (partitions never called cost none)
+        p = s.partition
         if p.vectors is None:
             p.vectors = Vectors()
-        return p.vectors
-
-    def _message_class(self, s):  # the fields all messages to s share are attributes of this class
-        s.message = message_class(self._vectors(s.partition), s.handle, self.ns_client_id)
+        s.message = message_class(p.vectors, s.handle, self.ns_client_id)
         return s.message
 
-    def _bare_message(self, s, type, handle, client_id, rhandle):
-        """A CONNECT or DISCONNECT message: no vectors."""
+    def _deliver(self, s, type, handle, client_id, rhandle):
+        """Deliver a CONNECT/DISCONNECT message (no vectors): (status, msg)."""
         p = s.partition
-        if p.running:  # before touching p's Vectors
+        if p.running:
             raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
-        self._vectors(p).clear()
-        msg = (s.message or self._message_class(s))()
+        msg = (s.message or self._first(s))()
+        p.vectors.clear()
         msg.type = type
         msg.handle = handle
         msg.client_id = client_id
         msg.rhandle = rhandle
-        return msg
-
-    def _deliver(self, s, msg):
-        """Deliver a CONNECT/DISCONNECT message (call messages are delivered inline by call())."""
-        p = s.partition
         cur = self._current
         prev = _service._current, _service._bare
         self._current = p
@@ -385,7 +366,7 @@ class SPM:
             self._current = cur
         if status.__class__ is not _int:
             self._bad_status(s, status)
-        return status
+        return status, msg
 
     def _failed(self, p, e):
         """A service function of p raised e: a panic (re-raised) or a fault answered with a status."""
@@ -430,10 +411,18 @@ class SPM:
         return len(self._conns)
 
     def run_as(self, pid, fn, *args):
-        """Run fn(*args) as if partition `pid` were executing (factory provisioning, tests)."""
+        """Run fn(*args) as if partition `pid` were executing (its init, factory provisioning, tests)."""
         for p in self.partitions:
             if p.pid == pid:
-                return self._run_as(p, fn, args)
+                prev = self._current
+                was = p.running
+                self._current = p
+                p.running = True  # (so p may not be re-entered meanwhile)
+                try:
+                    return fn(*args)
+                finally:
+                    p.running = was
+                    self._current = prev
         raise ValueError("no partition with pid %r" % (pid,))
 
 
