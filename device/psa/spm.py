@@ -23,15 +23,19 @@ import sys
 from device import psa
 from device.compat import const
 from device.psa import PSAProgrammerError
-from device.psa.service import Message
+from device.psa import service as _service
+from device.psa.service import Vectors, _out_len, message_class
 
 _STATIC = const(0x40000000)  # TF-M: a stateless handle is (1 << 30) | (version << 8) | (index - 1)
 _MAX_STATELESS = const(32)
-_MAX_IOVEC = const(4)
 _MAX_FAULTS = const(8)
 _CALL_TYPE_MAX = const(0x7FFF)
 _CONNECTION_REFUSED = const(-130)
-_outvec = psa.psa_outvec
+_MAX_IOVEC = const(4)
+_int = int  # module-level aliases: a builtin name costs a second (linear) lookup on MicroPython
+_len = len
+_tuple = tuple
+_bytes = bytes
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
 _spm = None
@@ -53,6 +57,7 @@ class _Service:
         self.strict = desc.get("version_policy", "STRICT") == "STRICT"
         self.connection_based = bool(desc.get("connection_based", True))
         self.index = desc.get("stateless_handle")
+        self.handle = None  # the stateless handle, set at registration
         self.sfn = sfn
 
 
@@ -72,6 +77,8 @@ class _Partition:
             raise ValueError("partition %s: type must be PSA-ROT or APPLICATION-ROT" % self.name)
         deps = m.get("dependencies")
         self.dependencies = None if deps is None else tuple(deps)
+        self.vectors = None  # its Vectors: made for the first message to it, re-armed for each one
+        self.running = False  # executing now (maybe waiting on a call it made): not re-enterable
         self.services = []
         for desc in m.get("services", ()):
             sfn = getattr(obj, desc["name"].lower() + "_sfn", None)
@@ -102,7 +109,7 @@ class SPM:
         self._by_handle = {}  # exact stateless handle value -> service (the fast path of call)
         self._conns = {}  # handle -> _Connection
         self._next_handle = 1
-        self._running = []  # stack of partitions being executed
+        self._current = None  # the partition executing now (its service function or init); None: NS
         self.faults = []  # the last (pid, repr of the exception) of partitions that failed
         pids = {}
         for obj in partitions:
@@ -120,11 +127,7 @@ class SPM:
         for p in self.partitions:
             init = getattr(p.obj, "init", None)
             if init is not None:
-                self._running.append(p)
-                try:
-                    init(config)
-                finally:
-                    self._running.pop()
+                self.run_as(p.pid, init, config)
 
     def _register(self, s):
         if not isinstance(s.sid, int) or s.sid in self._by_sid:
@@ -143,20 +146,21 @@ class SPM:
             s.handle = stateless_handle(s.version, idx)
             self._stateless[idx] = s
             self._by_handle[s.handle] = s
+        s.message = None  # the class of its messages, made for the first one (_first)
         self._by_sid[s.sid] = s
         self._by_name[s.name] = s
 
     # --- who is calling ---
     def client_id(self):
         """The caller's client id: the running partition's pid, else the NS client id (< 0)."""
-        r = self._running
-        return r[-1].pid if r else self.ns_client_id
+        p = self._current
+        return p.pid if p is not None else self.ns_client_id
 
     def _allowed(self, s):
-        r = self._running
-        if not r:
+        p = self._current
+        if p is None:
             return s.ns_ok
-        deps = r[-1].dependencies
+        deps = p.dependencies
         return deps is None or s.name in deps
 
     def _version_ok(self, s, version):
@@ -183,8 +187,7 @@ class SPM:
             return psa.PSA_ERROR_CONNECTION_REFUSED
         handle = self._new_handle()
         conn = _Connection(s, self.client_id())
-        msg = Message(psa.PSA_IPC_CONNECT, handle, conn.client_id, None, (), ())
-        status = self._deliver(s, msg)
+        status, msg = self._deliver(s, psa.PSA_IPC_CONNECT, handle, conn.client_id, None)
         if status != psa.PSA_SUCCESS:
             return psa.PSA_ERROR_CONNECTION_BUSY if status == psa.PSA_ERROR_CONNECTION_BUSY else (
                 psa.PSA_ERROR_CONNECTION_REFUSED
@@ -217,11 +220,14 @@ class SPM:
         return conn.service, conn
 
     def call(self, handle, type, in_vec=(), out_vec=()):
-        # the hot path: checks in the order TF-M makes them, with few lookups
-        s = self._by_handle.get(handle) if handle.__class__ is int else None
+        # The hot path of every psa_call (see "Performance" in docs/psa.md). Checks in the order
+        # TF-M makes them, the common case first (a stateless handle with the service's exact
+        # version); one small allocation (the Message); the delivery inline.
+        cur = self._current
+        s = self._by_handle.get(handle) if handle.__class__ is _int else None
         if s is not None:  # a stateless handle with the exact version the service has
             conn = None
-            if not (s.ns_ok if not self._running else self._allowed(s)):
+            if not (s.ns_ok if cur is None else self._allowed(s)):
                 return _CONNECTION_REFUSED
         else:
             s, conn = self._service_for(handle, "psa_call")
@@ -230,50 +236,87 @@ class SPM:
                     return _CONNECTION_REFUSED
                 if not self._version_ok(s, (handle >> 8) & 0xFF):
                     raise PSAProgrammerError("psa_call: stateless handle version not accepted by %s" % s.name)
-        if type.__class__ is not int or type < 0 or type > _CALL_TYPE_MAX:
+        if type.__class__ is not _int or type < 0 or type > _CALL_TYPE_MAX:
             raise PSAProgrammerError("psa_call: type %r outside 0..INT16_MAX" % (type,))
-        try:
-            n_in = len(in_vec)
-            n_out = len(out_vec)
-        except TypeError:
-            raise PSAProgrammerError("psa_call: in_vec and out_vec must be sequences")
+        p = s.partition
+        if p.running:  # checked before touching p's Vectors: they hold the message p is serving
+            raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
+        if in_vec.__class__ is not _tuple:  # a list or another sequence: a tuple the caller cannot change
+            in_vec = _sequence(in_vec)
+        if out_vec.__class__ is not _tuple:
+            out_vec = _sequence(out_vec)
+        n_in = _len(in_vec)
+        n_out = _len(out_vec)
         if n_in + n_out > _MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
-        ins = []
-        in_size = [0, 0, 0, 0]
-        for v in in_vec:
-            if v.__class__ is not bytes:
-                if v is None:
-                    v = b""
-                elif isinstance(v, (bytearray, memoryview)):
-                    v = bytes(v)  # the partition sees a copy, never the caller's buffer
-                elif not isinstance(v, bytes):
-                    raise PSAProgrammerError("psa_call: in-vector is not bytes-like: %r" % (v.__class__,))
-            in_size[len(ins)] = len(v)
-            ins.append(v)
-        outs = []
-        out_size = [0, 0, 0, 0]
-        for ov in out_vec:
-            if ov.__class__ is not _outvec and not isinstance(ov, _outvec):
-                raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec")
-            b = ov.base
-            n = ov.len
-            if b.__class__ is not bytearray and (isinstance(b, bytes) or not isinstance(b, (bytearray, memoryview))):
-                raise PSAProgrammerError("psa_call: out-vector base is not a writable buffer")
-            if n.__class__ is not int or n < 0 or n > len(b):
-                raise PSAProgrammerError("psa_call: out-vector len outside its buffer")
-            out_size[len(outs)] = n
-            outs.append(b)
-        r = self._running
-        msg = Message(type, handle, r[-1].pid if r else self.ns_client_id, conn.rhandle if conn else None,
-                      ins, outs, in_size, out_size)
-        status = self._deliver(s, msg)
+        cls = s.message or self._first(s)  # (made with p's Vectors on the first message to s)
+        # take the vectors into p's Vectors (inline: a call per step would cost more than the step)
+        v = p.vectors
+        pos = v.pos
+        sizes = v.in_size
+        k = v.n_in
+        while k > n_in:  # slots the previous message used and this one does not: back to 0
+            k -= 1
+            sizes[k] = pos[k] = 0
+        v.n_in = n_in
+        v.ins = in_vec
+        i = 0
+        for x in in_vec:
+            if x.__class__ is not _bytes:  # bytes are immutable and serve as they are; others: a copy
+                x = v.copy(i, x)
+            sizes[i] = _len(x)
+            pos[i] = 0
+            i += 1
+        sizes = v.out_size
+        bufs = v.outs
+        k = v.n_out
+        while k > n_out:
+            k -= 1
+            sizes[k] = pos[4 + k] = 0
+        v.n_out = n_out
+        i = 0
+        for ov in out_vec:  # the caller's writable buffers, reached only through psa_write
+            sizes[i] = _out_len(ov)
+            bufs[i] = ov.base
+            pos[4 + i] = 0
+            i += 1
+        # The message: a fresh instance is its identity (a kept one is dead after the reply); the
+        # fields are attributes of the service's message class, `type` included (its partition
+        # serves one message at a time): the instance then needs no attribute table, which saves
+        # an allocation. What differs from the class defaults is set on the instance.
+        cls.type = type
+        msg = cls()
+        if cur is not None:
+            msg.client_id = cur.pid
+        if conn is not None:
+            msg.handle = handle
+            msg.rhandle = conn.rhandle
+        # deliver: p runs as the current partition; the message is live until the function returns
+        prev = _service._current  # the caller partition's own message, when a partition calls
+        self._current = p
+        p.running = True
+        _service._current = msg
+        try:
+            status = s.sfn(msg)
+        except Exception as e:
+            status = self._failed(p, e)
+        finally:
+            _service._current = prev  # the reply: this message is dead from now on
+            p.running = False
+            self._current = cur
+            # the reply: out_vec[i].len = bytes written; no reference to the vectors stays behind
+            if v.ins is v.copies:
+                v.copies = None
+            v.ins = ()
+            i = 0
+            for ov in out_vec:
+                ov.len = pos[4 + i]
+                bufs[i] = None
+                i += 1
+        if status.__class__ is not _int:
+            self._bad_status(s, status)
         if conn is not None:
             conn.rhandle = msg.rhandle
-        if n_out:
-            w = msg._pos
-            for i in range(n_out):
-                out_vec[i].len = w[4 + i]
         return status
 
     def close(self, handle):
@@ -282,37 +325,66 @@ class SPM:
         if isinstance(handle, int) and handle > 0 and handle & _STATIC:
             raise PSAProgrammerError("psa_close: stateless handle 0x%x" % handle)
         s, conn = self._service_for(handle, "psa_close")
+        if s.partition.running:
+            raise PSAProgrammerError("re-entrant call into partition %s" % s.partition.name)
         del self._conns[handle]
-        msg = Message(psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle, (), ())
-        self._deliver(s, msg)
+        self._deliver(s, psa.PSA_IPC_DISCONNECT, handle, conn.client_id, conn.rhandle)
 
-    def _deliver(self, s, msg):
+    def _first(self, s):
+        # the first message to s: its class (the fields all messages to s share are attributes of
+        # it) and, on the partition's first message, its Vectors (partitions never called cost none)
         p = s.partition
-        running = self._running
-        if running and p in running:
+        if p.vectors is None:
+            p.vectors = Vectors()
+        s.message = message_class(p.vectors, s.handle, self.ns_client_id)
+        return s.message
+
+    def _deliver(self, s, type, handle, client_id, rhandle):
+        """Deliver a CONNECT/DISCONNECT message (no vectors): (status, msg)."""
+        p = s.partition
+        if p.running:
             raise PSAProgrammerError("re-entrant call into partition %s" % p.name)
-        running.append(p)
+        msg = (s.message or self._first(s))()
+        p.vectors.clear()
+        msg.type = type
+        msg.handle = handle
+        msg.client_id = client_id
+        msg.rhandle = rhandle
+        cur = self._current
+        prev = _service._current, _service._bare
+        self._current = p
+        p.running = True
+        _service._current = None
+        _service._bare = msg
         try:
             status = s.sfn(msg)
-        except PSAProgrammerError as e:
+        except Exception as e:
+            status = self._failed(p, e)
+        finally:
+            _service._current, _service._bare = prev
+            p.running = False
+            self._current = cur
+        if status.__class__ is not _int:
+            self._bad_status(s, status)
+        return status, msg
+
+    def _failed(self, p, e):
+        """A service function of p raised e: a panic (re-raised) or a fault answered with a status."""
+        if isinstance(e, PSAProgrammerError):
             if e.partition is None:  # raised by this partition's own misuse of the API: it panics
                 e.partition = p.pid
                 self._fault(p.pid, repr(e))
-            raise
-        except MemoryError:
-            self._fault(p.pid, "MemoryError")
-            status = psa.PSA_ERROR_INSUFFICIENT_MEMORY
-        except Exception as e:  # a partition bug must not crash the caller's world; it is recorded
-            self._fault(p.pid, repr(e))
-            status = psa.PSA_ERROR_SERVICE_FAILURE
-        finally:
-            msg.live = False
-            running.pop()
-        if status.__class__ is not int:
-            e = PSAProgrammerError("%s returned %r, not a status" % (s.name, status))
-            e.partition = p.pid
             raise e
-        return status
+        if isinstance(e, MemoryError):
+            self._fault(p.pid, "MemoryError")
+            return psa.PSA_ERROR_INSUFFICIENT_MEMORY
+        self._fault(p.pid, repr(e))  # a partition bug must not crash the caller's world; it is recorded
+        return psa.PSA_ERROR_SERVICE_FAILURE
+
+    def _bad_status(self, s, status):
+        e = PSAProgrammerError("%s returned %r, not a status" % (s.name, status))
+        e.partition = s.partition.pid
+        raise e
 
     def _fault(self, pid, what):
         faults = self.faults
@@ -339,15 +411,26 @@ class SPM:
         return len(self._conns)
 
     def run_as(self, pid, fn, *args):
-        """Run fn(*args) as if partition `pid` were executing (factory provisioning, tests)."""
+        """Run fn(*args) as if partition `pid` were executing (its init, factory provisioning, tests)."""
         for p in self.partitions:
             if p.pid == pid:
-                self._running.append(p)
+                prev = self._current
+                was = p.running
+                self._current = p
+                p.running = True  # (so p may not be re-entered meanwhile)
                 try:
                     return fn(*args)
                 finally:
-                    self._running.pop()
+                    p.running = was
+                    self._current = prev
         raise ValueError("no partition with pid %r" % (pid,))
+
+
+def _sequence(vec):
+    try:
+        return tuple(vec)
+    except TypeError:
+        raise PSAProgrammerError("psa_call: in_vec and out_vec must be sequences")
 
 
 def _default_root():

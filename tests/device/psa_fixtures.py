@@ -2,6 +2,7 @@
 
 from device import psa
 from device.psa import spm
+from device.psa import service
 from device.psa.service import psa_read, psa_skip, psa_write, psa_set_rhandle
 from tests.device.tmpdir import remove_tree, temp_root  # noqa: F401 (used as fx.temp_root, fx.remove_tree)
 
@@ -23,6 +24,9 @@ CRASH = 8  # raises a bug
 REENTER = 9  # calls itself
 SKIP = 10  # skips 2 bytes of in0, returns the rest; status = skipped count
 CALL_FOREIGN = 11  # uses the handle given in in0 (a NS connection) as its own
+CONCAT = 12  # out0 = in0 + in1 + in2 + in3, each read whole (and kept in .seen)
+GUARD = 14  # has the secret service try to call back into this (busy) partition, then echoes in0
+PEEK = 13  # keeps the message of this delivery (.peeked) and returns whether the previous one is still usable
 
 
 def _i32(n):
@@ -56,6 +60,8 @@ class EchoPartition:
 
     def __init__(self):
         self.stash = None
+        self.peeked = None
+        self.seen = None
         self.inits = []
 
     def init(self, config):
@@ -85,6 +91,7 @@ class EchoPartition:
                 psa_write(msg, 0, bytes(out.base))
         elif t == STASH:
             self.stash = msg
+            self.stash_read = psa_read(msg, 0, msg.in_size[0])
         elif t == BAD_RETURN:
             return "ok"
         elif t == CRASH:
@@ -95,6 +102,23 @@ class EchoPartition:
             n = psa_skip(msg, 0, 2)
             psa_write(msg, 0, psa_read(msg, 0, 100))
             return n
+        elif t == CONCAT:
+            self.seen = [psa_read(msg, i, msg.in_size[i]) for i in range(4)]
+            psa_write(msg, 0, b"".join(self.seen))
+        elif t == GUARD:
+            out = psa.psa_outvec(4)
+            st = psa.psa_call(spm.stateless_handle(1, 2), GUARD, (), (out,))
+            psa_write(msg, 0, psa_read(msg, 0, msg.in_size[0]))
+            return st
+        elif t == PEEK:
+            old, self.peeked = self.peeked, msg
+            if old is None:
+                return 0
+            try:
+                psa_read(old, 0, 1)
+            except psa.PSAProgrammerError:
+                return 2  # refused: the message of an earlier delivery is dead
+            return 1
         elif t == CALL_FOREIGN:
             h = i32(psa_read(msg, 0, 4))
             return psa.psa_call(h, CLIENT_ID, (), (psa.psa_outvec(4),))
@@ -154,6 +178,12 @@ class ConnPartition:
         return msg.rhandle
 
     def test_secret_sfn(self, msg):
+        if msg.type == GUARD:  # call back into the echo partition, which is waiting on this call
+            try:
+                psa.psa_call(spm.stateless_handle(2, 1), ECHO, (b"clobber!",), (psa.psa_outvec(8),))
+            except psa.PSAProgrammerError:
+                return 7  # refused, as it must be
+            return 0
         psa_write(msg, 0, _i32(msg.client_id))
         return psa.PSA_SUCCESS
 
@@ -166,3 +196,23 @@ def start(extra=(), **config):
     s = spm.configure(storage_root=config.pop("storage_root", None) or "/tmp/psa-test-unused",
                       partitions=[echo, conn] + list(extra), **config)
     return s, echo, conn
+
+
+def message(type, handle, client_id, rhandle, ins, outs):
+    """A standalone live Message, outside any delivery, to drive the service API directly: ins
+    bytes objects, outs (buffer, size) pairs. Live until the next message() or delivery."""
+    v = service.Vectors()
+    v.ins = tuple(ins)
+    v.n_in = len(ins)
+    for i in range(v.n_in):
+        v.in_size[i] = len(ins[i])
+    v.n_out = len(outs)
+    for i in range(v.n_out):
+        v.outs[i] = outs[i][0]
+        v.out_size[i] = outs[i][1]
+    m = service.message_class(v, handle, client_id)()
+    m.type = type
+    if rhandle is not None:
+        m.rhandle = rhandle
+    service._current, service._bare = (None, m) if type < 0 else (m, None)
+    return m

@@ -198,7 +198,10 @@ def test_in_vectors_are_copies_and_messages_die_after_the_reply():
     assert psa.psa_call(ECHO_H, fx.STASH, (data,), (out,)) == 0
     msg = echo.stash
     assert msg.client_id == -1 and msg.in_size[0] == 7 and msg.out_size[0] == 7
-    assert msg._in[0] is not data and isinstance(msg._in[0], bytes)  # the partition saw a copy
+    seen = echo.stash_read  # what psa_read gave the partition: an immutable copy, not the caller's buffer
+    assert seen == b"mutable" and seen is not data and isinstance(seen, bytes)
+    data[0] = ord("M")
+    assert seen == b"mutable"
     _raises(psa_read, msg, 0, 1)  # the reply was sent: the message is dead
     _raises(psa_write, msg, 0, b"late")
 
@@ -206,9 +209,9 @@ def test_in_vectors_are_copies_and_messages_die_after_the_reply():
 def test_service_api_bad_arguments():
     s, echo, conn = fx.start()
     # drive the service API directly through a stashed live message
-    from device.psa.service import Message, psa_skip
+    from device.psa.service import psa_skip
 
-    msg = Message(1, ECHO_H, -1, None, [b"abcdef"], [(bytearray(4), 4)])
+    msg = fx.message(1, ECHO_H, -1, None, [b"abcdef"], [(bytearray(4), 4)])
     _raises(psa_read, msg, 4, 1)
     _raises(psa_read, msg, -1, 1)
     _raises(psa_read, msg, 0, -1)
@@ -219,7 +222,7 @@ def test_service_api_bad_arguments():
     psa_write(msg, 1, b"")
     psa_write(msg, 0, b"ab")
     _raises(psa_write, msg, 0, b"abc")
-    conn_msg = Message(psa.PSA_IPC_CONNECT, 5, -1, None, (), ())
+    conn_msg = fx.message(psa.PSA_IPC_CONNECT, 5, -1, None, (), ())
     _raises(psa_read, conn_msg, 0, 1)
 
 
@@ -271,3 +274,52 @@ def test_memoryview_out_vector_window():
     assert out.len == 6
     assert psa.psa_call(ECHO_H, fx.ECHO, (b"wxyz",), (out,)) == 0
     assert out.len == 4 and bytes(buf) == bytes(4) + b"wxyz" + bytes(4)
+
+
+def test_mixed_in_vectors_arrive_in_order_as_immutable_copies():
+    s, echo, conn = fx.start()
+    ba, mv = bytearray(b"cd"), memoryview(bytearray(b"gh"))
+    out = psa_outvec(8)
+    assert psa.psa_call(ECHO_H, fx.CONCAT, (b"ab", ba, mv), (out,)) == 0
+    assert out.value() == b"abcdgh"
+    assert [x.__class__ for x in echo.seen] == [bytes] * 4 and echo.seen[1] is not ba
+    ba[0] = ord("X")  # the caller's buffer changes afterwards: what the partition got does not
+    assert echo.seen[1] == b"cd"
+    out = psa_outvec(8)  # a copy first, bytes after it
+    assert psa.psa_call(ECHO_H, fx.CONCAT, (ba, b"ef", b"ij"), (out,)) == 0 and out.value() == b"Xdefij"
+    out = psa_outvec(8)  # fewer vectors next time: the slots of the previous call read as empty
+    assert psa.psa_call(ECHO_H, fx.CONCAT, [bytearray(b"1"), b"2"], (out,)) == 0 and out.value() == b"12"
+    assert echo.seen[2:] == [b"", b""]  # (slot 2 was used before)
+    out = psa_outvec(8)
+    assert psa.psa_call(ECHO_H, fx.SIZES, (b"xyz",), (out,)) == 0
+    assert out.value() == bytes([3, 0, 0, 0, 8, 0, 0, 0])
+
+
+def test_the_spm_keeps_no_reference_to_vectors_after_the_reply():
+    s, echo, conn = fx.start()
+    buf = bytearray(8)
+    assert psa.psa_call(ECHO_H, fx.CONCAT, (b"ab", bytearray(b"cd")), (psa_outvec(buf),)) == 0
+    used = [p.vectors for p in s.partitions if p.vectors is not None]
+    assert used  # (Vectors are made for a partition's first message)
+    for v in used:
+        assert v.ins == () and v.outs == [None] * 4 and v.copies is None
+
+
+def test_a_message_of_an_earlier_delivery_is_dead_although_its_vectors_are_reused():
+    s, echo, conn = fx.start()
+    assert psa.psa_call(ECHO_H, fx.PEEK, (b"a",), ()) == 0
+    first = echo.peeked
+    assert psa.psa_call(ECHO_H, fx.PEEK, (b"b",), ()) == 2  # the partition's kept message: refused
+    assert echo.peeked is not first
+    for m in (first, echo.peeked):  # and both are dead once the replies are sent
+        _raises(psa_read, m, 0, 1)
+        _raises(psa_write, m, 0, b"")
+
+
+def test_a_call_back_into_a_busy_partition_is_refused_and_its_message_is_intact():
+    fx.start()
+    out = psa_outvec(8)
+    # echo serves this message, calls the secret service, which tries to call echo again
+    assert psa.psa_call(ECHO_H, fx.GUARD, (b"original",), (out,)) == 7
+    assert out.value() == b"original"  # the refused call did not touch echo's vectors
+    assert _echo(data=b"next")[1].value() == b"next"
