@@ -1,6 +1,7 @@
 """The TLS 1.2 key schedule and record protection, through the crypto partition.
 
-This is the only module of device/tls that touches key material, and it never holds any:
+This module (with device.tls.cbc, its CBC half) is the only one of device/tls that touches key
+material, and it never holds any:
 the PSK, the master secret and the session keys are key ids of the crypto partition
 (device.psa.crypto, the NS wrappers in the style of TF-M's interface/src/tfm_crypto_api.c).
 
@@ -12,21 +13,19 @@ the PSK, the master secret and the session keys are key ids of the crypto partit
 - Key block: PSA_ALG_TLS12_PRF(SHA-256) keyed by the master-secret key; the write keys come
   out as volatile AES / HMAC keys (output_key); only the AEAD fixed IVs (public salts) and the
   Finished verify_data leave the partition (output_bytes).
-- Records: psa_aead_encrypt/decrypt (CCM, CCM_8, GCM), and psa_cipher_* + psa_mac_* for
-  AES-128-CBC-HMAC-SHA256 (encrypt_then_mac, RFC 7366, or classic MAC-then-encrypt).
+- Records: psa_aead_encrypt/decrypt (CCM, CCM_8, GCM) here; psa_cipher_* + psa_mac_* for
+  AES-128-CBC-HMAC-SHA256 (encrypt_then_mac, RFC 7366, or classic MAC-then-encrypt) in
+  device.tls.cbc, imported only when that suite is negotiated.
 """
 
 import struct
 
-from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
 from device.tls import suites as _suites
 from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
 
 _pack = struct.pack
-_MAC_LEN = const(32)
-_BLOCK = const(16)
 
 PRF_ALG = _c.PSA_ALG_TLS12_PRF(_c.PSA_ALG_SHA_256)
 PSK_TO_MS_ALG = _c.PSA_ALG_TLS12_PSK_TO_MS(_c.PSA_ALG_SHA_256)
@@ -132,6 +131,8 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
                                  _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, CBC_ALG)
                 keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
                 keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
+                from device.tls.cbc import CBCRecords  # loaded only for the CBC suite (saves heap)
+
                 return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
             alg = AEAD_ALG[kind]
             aa = _attributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, alg)
@@ -155,7 +156,12 @@ def _header(seq, ctype, length):
 
 
 class AEADRecords:
-    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq)."""
+    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq).
+
+    The record path is hot (one seal and one open per echoed record), so it allocates little:
+    one struct.pack each for the nonce, the additional data and the record header, the
+    ciphertext passed to the partition as a memoryview of the caller's buffer (the SPM copies
+    it once, as it must), and no intermediate bytes otherwise."""
 
     def __init__(self, write_key, read_key, alg, write_iv, read_iv, tag_len):
         self.write_key = write_key
@@ -163,28 +169,39 @@ class AEADRecords:
         self.alg = alg
         self.write_iv = bytes(write_iv)
         self.read_iv = bytes(read_iv)
+        self._read_nonce = bytearray(12)  # read_iv || the record's explicit nonce, refilled per record
+        self._read_nonce[:4] = self.read_iv
         self.overhead = 8 + tag_len  # explicit nonce + tag
         self.min_fragment = self.overhead
         self.write_seq = 0
         self.read_seq = 0
 
-    def seal(self, ctype, plaintext):
-        explicit = self.write_seq.to_bytes(8, "big")
-        aad = _header(self.write_seq, ctype, len(plaintext))
+    def seal_record(self, ctype, plaintext):
+        """The whole record for `plaintext`: header || explicit nonce || ciphertext || tag (one bytes)."""
+        seq = self.write_seq
         try:
-            ct = _c.psa_aead_encrypt(self.write_key, self.alg, self.write_iv + explicit, aad, plaintext)
+            ct = _c.psa_aead_encrypt(self.write_key, self.alg, _pack(">4sQ", self.write_iv, seq),
+                                     _pack(">QBHH", seq, ctype, 0x0303, len(plaintext)), plaintext)
         except PSAError as e:
             raise _internal(e)
-        self.write_seq += 1
-        return explicit + ct
+        self.write_seq = seq + 1
+        # the explicit nonce is the sequence number: header and nonce in one pack
+        return _pack(">BHHQ", ctype, 0x0303, 8 + len(ct), seq) + ct
+
+    def seal(self, ctype, plaintext):
+        """The record fragment (explicit nonce || ciphertext || tag), without the 5-byte header."""
+        return self.seal_record(ctype, plaintext)[5:]
 
     def open(self, ctype, fragment):
-        if len(fragment) < self.overhead:
+        """Plaintext (bytes) of `fragment` (any bytes-like: the engine passes a memoryview of its input buffer)."""
+        n = len(fragment) - self.overhead
+        if n < 0:
             raise TLSError(BAD_RECORD_MAC, "record shorter than nonce + tag")
-        mv = memoryview(fragment)
-        aad = _header(self.read_seq, ctype, len(fragment) - self.overhead)
+        nonce = self._read_nonce
+        nonce[4:] = fragment[:8]
         try:
-            pt = _c.psa_aead_decrypt(self.read_key, self.alg, self.read_iv + bytes(mv[:8]), aad, bytes(mv[8:]))
+            pt = _c.psa_aead_decrypt(self.read_key, self.alg, nonce,
+                                     _pack(">QBHH", self.read_seq, ctype, 0x0303, n), fragment[8:])
         except PSAError as e:
             if e.status == PSA_ERROR_INVALID_SIGNATURE:
                 raise TLSError(BAD_RECORD_MAC, "record authentication failed")
@@ -196,96 +213,3 @@ class AEADRecords:
         destroy(self.write_key)
         destroy(self.read_key)
         self.write_key = self.read_key = None
-
-
-class CBCRecords:
-    """AES-128-CBC + HMAC-SHA256 records (RFC 5246 §6.2.3.2; RFC 7366 when `etm`)."""
-
-    def __init__(self, write_key, read_key, write_mac, read_mac, etm):
-        self.write_key = write_key
-        self.read_key = read_key
-        self.write_mac = write_mac
-        self.read_mac = read_mac
-        self.etm = etm
-        self.overhead = _BLOCK + _MAC_LEN + _BLOCK  # IV + MAC + worst-case padding
-        self.min_fragment = _BLOCK + (_MAC_LEN if etm else 2 * _BLOCK + _BLOCK)
-        self.write_seq = 0
-        self.read_seq = 0
-
-    @staticmethod
-    def _pad(n):
-        p = (_BLOCK - (n + 1) % _BLOCK) % _BLOCK
-        return bytes((p,)) * (p + 1)
-
-    def seal(self, ctype, plaintext):
-        try:
-            if self.etm:
-                ivct = _c.psa_cipher_encrypt(self.write_key, CBC_ALG, plaintext + self._pad(len(plaintext)))
-                mac = _c.psa_mac_compute(self.write_mac, HMAC_ALG, _header(self.write_seq, ctype, len(ivct)) + ivct)
-                out = ivct + mac
-            else:
-                mac = _c.psa_mac_compute(self.write_mac, HMAC_ALG,
-                                         _header(self.write_seq, ctype, len(plaintext)) + plaintext)
-                body = plaintext + mac
-                out = _c.psa_cipher_encrypt(self.write_key, CBC_ALG, body + self._pad(len(body)))
-        except PSAError as e:
-            raise _internal(e)
-        self.write_seq += 1
-        return out
-
-    def _unpad(self, padded):
-        # constant-shape check of the padding bytes; every failure is the same bad_record_mac
-        n = len(padded)
-        p = padded[n - 1]
-        bad = 0 if p + 1 <= n else 1
-        for i in range(min(p + 1, n)):
-            bad |= padded[n - 1 - i] ^ p
-        return bad, n - 1 - p if not bad else 0
-
-    def open(self, ctype, fragment):
-        n = len(fragment)
-        try:
-            if self.etm:
-                if n < _BLOCK * 2 + _MAC_LEN or (n - _MAC_LEN) % _BLOCK:
-                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
-                mv = memoryview(fragment)
-                ivct = bytes(mv[:n - _MAC_LEN])
-                try:
-                    _c.psa_mac_verify(self.read_mac, HMAC_ALG, _header(self.read_seq, ctype, len(ivct)) + ivct,
-                                      bytes(mv[n - _MAC_LEN:]))
-                except PSAError as e:
-                    if e.status == PSA_ERROR_INVALID_SIGNATURE:
-                        raise TLSError(BAD_RECORD_MAC, "record MAC failed")
-                    raise
-                padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, ivct)
-                bad, end = self._unpad(padded)
-                if bad:
-                    raise TLSError(BAD_RECORD_MAC, "CBC padding")
-                pt = padded[:end]
-            else:
-                if n < _BLOCK * 3 or n % _BLOCK:
-                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
-                padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, bytes(fragment))
-                bad, end = self._unpad(padded)
-                if end < _MAC_LEN:
-                    bad = 1
-                    end = _MAC_LEN
-                pt = padded[:end - _MAC_LEN]
-                try:
-                    _c.psa_mac_verify(self.read_mac, HMAC_ALG, _header(self.read_seq, ctype, len(pt)) + pt,
-                                      bytes(padded[end - _MAC_LEN:end]))
-                except PSAError as e:
-                    if e.status != PSA_ERROR_INVALID_SIGNATURE:
-                        raise
-                    bad = 1
-                if bad:
-                    raise TLSError(BAD_RECORD_MAC, "record MAC or padding failed")
-        except PSAError as e:
-            raise _internal(e)
-        self.read_seq += 1
-        return bytes(pt)
-
-    def destroy(self):
-        for k in (self.write_key, self.read_key, self.write_mac, self.read_mac):
-            destroy(k)
-        self.write_key = self.read_key = self.write_mac = self.read_mac = None
