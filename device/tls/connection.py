@@ -270,9 +270,12 @@ class TLSClientConnection:
             return 5 - n
         return max(1, 5 + ((buf[pos + 3] << 8) | buf[pos + 4]) - n)
 
-    def receive_buffer(self, n):
-        """A writable memoryview of n free bytes at the end of the input buffer: read the transport
-        into it, then call received(count). Compacts (rarely) or grows the buffer when needed."""
+    def receive_buffer(self, n=0):
+        """A writable memoryview of n free bytes at the end of the input buffer (n=0: exactly what
+        the next record still lacks, for read-exactly transports): read the transport into it,
+        then call received(count). Compacts (rarely) or grows the buffer when needed."""
+        if not n:
+            n = self.wanted()
         end = self._iend
         if end + n > len(self._in):
             live = end - self._ipos
@@ -302,8 +305,9 @@ class TLSClientConnection:
 
     def next_data(self):
         """Process buffered records until one carries application data and return its plaintext
-        (bytes); None when the buffered input holds no more complete record, or the connection is
-        closed. No event objects: the record fast path of device.tls.stream."""
+        (bytes, not empty); b"" once the connection is closed (close_notify, end of stream); None
+        when the buffered input holds no complete record. The record fast path of
+        device.tls.stream: no event objects."""
         if self._error is not None:
             raise self._error
         try:
@@ -314,7 +318,7 @@ class TLSClientConnection:
         except Exception as e:
             self._die(e)
             raise e
-        return None
+        return b""
 
     def receive_data(self, data):
         """Feed bytes from the peer (b"" = end of stream); returns a list of events."""

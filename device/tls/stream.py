@@ -63,13 +63,13 @@ class TLSStream:
     def _pump(self):
         """One transport read into the engine's input buffer (0 bytes: end of stream)."""
         conn = self.conn
-        if self._recv_into is not None:
-            n = self._recv_into(conn.receive_buffer(self._bufsize))
-        elif self._readinto is not None:
+        if self._readinto is not None:
             # MicroPython streams read exactly what is asked: ask for what the next record lacks
-            n = self._readinto(conn.receive_buffer(conn.wanted()))
+            n = self._readinto(conn.receive_buffer())
             if n is None:  # a non-blocking MicroPython socket with nothing to read yet
                 return
+        elif self._recv_into is not None:
+            n = self._recv_into(conn.receive_buffer(self._bufsize))
         else:
             data = self.sock.recv(self._bufsize)
             n = len(data)
@@ -89,14 +89,13 @@ class TLSStream:
         after sending the alert."""
         conn = self.conn
         try:
-            while True:
-                data = conn.next_data()
-                if data is not None:
-                    return data
-                if conn.closed:
-                    return b""
-                self._flush()  # whatever the engine has to say before we wait (e.g. a no_renegotiation warning)
+            data = conn.next_data()  # a record may be buffered already
+            while data is None:
+                if conn._out:  # (package-internal) e.g. a no_renegotiation warning: out before we wait
+                    self._flush()
                 self._pump()
+                data = conn.next_data()
+            return data
         except TLSError:
             self._alerted()
             raise
@@ -106,13 +105,13 @@ class TLSStream:
         conn.start()
         try:
             while not conn.handshake_complete:
-                if conn.closed:
-                    raise OSError("connection closed")
                 self._flush()  # the ClientHello, later our second flight: each in one write
                 self._pump()
                 data = conn.next_data()
                 if data:  # application data right behind the server's Finished
                     self._pending, self._pos = data, 0
+                elif data is not None:
+                    raise OSError("connection closed")
         except TLSError:
             self._alerted()
             raise

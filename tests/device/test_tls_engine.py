@@ -381,7 +381,8 @@ def _feed_fast(c, data):
     out = []
     while True:
         d = c.next_data()
-        if d is None:
+        if not d:  # None: more input needed; b"": closed
+            assert d is None or c.closed
             return out
         out.append(d)
 
