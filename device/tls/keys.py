@@ -213,3 +213,13 @@ class AEADRecords:
         destroy(self.write_key)
         destroy(self.read_key)
         self.write_key = self.read_key = None
+
+
+def __getattr__(name):
+    # keys.CBCRecords still works: the class lives in device.tls.cbc, loaded on first use (PEP 562;
+    # MicroPython's module __getattr__)
+    if name == "CBCRecords":
+        from device.tls.cbc import CBCRecords
+
+        return CBCRecords
+    raise AttributeError(name)
