@@ -108,6 +108,22 @@ class TLSClientConnection:
     random: callable n -> n bytes (default os.urandom), for tests.
     """
 
+    # defaults shared through the class until a connection sets its own (fewer instance attributes
+    # to create per connection: cheaper construction on MicroPython)
+    cipher_suite = None
+    psk_identity_hint = None
+    extended_master_secret = False
+    encrypt_then_mac = False
+    client_random = None
+    server_random = None
+    _prot = None  # record protection object (keys.AEADRecords / cbc.CBCRecords)
+    _write_protected = False
+    _read_protected = False
+    _expected_finished = None
+    _got_ske = False
+    _close_sent = False
+    _events = None  # the list receive_data() fills (None on the next_data() path)
+
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
         self.suites = _suites.parse_suites(suites)
@@ -133,25 +149,12 @@ class TLSClientConnection:
         self._inmv = memoryview(self._in)
         self._ipos = 0
         self._iend = 0
-        self._events = None  # the list receive_data() fills (None on the next_data() path)
         self._hs = bytearray()
         self._transcript = bytearray()
-        self._prot = None  # record protection object (keys.AEADRecords / CBCRecords)
-        self._write_protected = False
-        self._read_protected = False
-        self._expected_finished = None
         self._offered = {}  # extension type -> what we asked for (filled by start())
-        self._got_ske = False
         self._error = None
-        self._close_sent = False
-        self.cipher_suite = None
-        self.psk_identity_hint = None
-        self.extended_master_secret = False
-        self.encrypt_then_mac = False
         self.send_limit = MAX_PLAINTEXT
         self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
-        self.client_random = None
-        self.server_random = None
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -501,16 +504,17 @@ class TLSClientConnection:
     def _client_flight(self):
         cke = _m.client_key_exchange(self.identity)
         self._transcript += cke
-        session_hash = hashlib.sha256(self._transcript).digest() if self.extended_master_secret else None
-        ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random, session_hash)
+        # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
+        transcript_hash = hashlib.sha256(self._transcript).digest()
+        ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random,
+                                 transcript_hash if self.extended_master_secret else None)
         try:
             if self._psk_owned:  # the imported PSK is needed only for the master secret
                 _keys.destroy(self._psk_key)
                 self._psk_key = None
             self._prot = _keys.record_protection(ms, self.cipher_suite, self.client_random,
                                                  self.server_random, self.encrypt_then_mac)
-            fin = _m.finished(_keys.verify_data(ms, b"client finished",
-                                                hashlib.sha256(self._transcript).digest()))
+            fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
             self._transcript += fin
             self._expected_finished = _keys.verify_data(ms, b"server finished",
                                                         hashlib.sha256(self._transcript).digest())
