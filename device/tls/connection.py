@@ -33,7 +33,6 @@ import struct
 
 from device.compat import const, urandom
 from device.tls import keys as _keys
-from device.tls import messages as _m
 from device.tls import suites as _suites
 from device.tls.alerts import (
     TLSError,
@@ -67,6 +66,21 @@ _WAIT_CHANGE_CIPHER_SPEC = const(3)
 _WAIT_FINISHED = const(4)
 _OPEN = const(5)
 _CLOSED = const(6)
+
+
+_m = None  # device.tls.messages, see _messages()
+
+
+def _messages():
+    # The handshake's message builders and parsers load on first use (start()): a raw PSK is imported
+    # in the constructor, which boots an in-process secure world, and that boot (compiling the
+    # partitions when they run from .py) is the heap's peak -- better without this module in the heap.
+    global _m
+    if _m is None:
+        from device.tls import messages
+
+        _m = messages
+    return _m
 
 
 class HandshakeComplete:
@@ -127,7 +141,7 @@ class TLSClientConnection:
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
         self.suites = _suites.parse_suites(suites)
-        if max_fragment_length is not None and max_fragment_length not in _m.MFL_CODES:
+        if max_fragment_length is not None and max_fragment_length not in _messages().MFL_CODES:
             raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
         if record_size_limit is not None and not 64 <= record_size_limit <= MAX_PLAINTEXT:
             raise ValueError("record_size_limit must be 64..16384")
@@ -194,6 +208,7 @@ class TLSClientConnection:
         """Queue the ClientHello."""
         if self._state != _START:
             raise ValueError("handshake already started")
+        _messages()
         self.client_random = bytes(self._random(32))
         etm = _suites.TLS_PSK_WITH_AES_128_CBC_SHA256 in self.suites
         hello = _m.client_hello(self.client_random, self.suites, ems=self._ems_offered, etm=etm,
@@ -455,6 +470,7 @@ class TLSClientConnection:
             self._handshake(msg[0], msg, memoryview(msg)[4:])
 
     def _handshake(self, mtype, msg, body):
+        _messages()  # (loaded by start(); not if a peer talks before it)
         state = self._state
         if mtype == _m.HELLO_REQUEST:
             if len(body):
