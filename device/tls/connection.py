@@ -11,6 +11,13 @@
 
 receive_data() returns a list of events: HandshakeComplete, ApplicationData(data),
 ConnectionClosed (``clean`` is True after the peer's close_notify, False on a bare EOF).
+
+The record fast path (used by device.tls.stream) makes no event objects: receive_buffer(n)
+hands out free space at the end of the engine's input buffer to read the socket into,
+received(n) says how much arrived, and next_data() opens records in place and returns the next
+application data's plaintext (None when more input is needed; check handshake_complete and
+closed for the rest). The input buffer is parsed by offset and compacted only when a partial
+record sits at its end and no room is left.
 Any protocol problem raises `TLSError` whose ``alert`` is the alert queued for the peer (send
 data_to_send() once more before closing the socket); the connection is dead after that and
 every later call raises the same error.
@@ -22,10 +29,10 @@ HelloRequest gets a no_renegotiation warning), no resumption, no certificates.
 """
 
 import hashlib
+import struct
 
 from device.compat import const, urandom
 from device.tls import keys as _keys
-from device.tls import messages as _m
 from device.tls import suites as _suites
 from device.tls.alerts import (
     TLSError,
@@ -50,6 +57,7 @@ APPLICATION_DATA = const(23)
 MAX_PLAINTEXT = const(16384)
 _MAX_EXPANSION = const(2048)
 MAX_HANDSHAKE_MESSAGE = const(4096)  # server messages here are tiny; a bigger one is hostile
+_IN_START = const(512)  # initial input buffer; grows to the largest record seen
 
 _START = const(0)
 _WAIT_SERVER_HELLO = const(1)
@@ -58,6 +66,21 @@ _WAIT_CHANGE_CIPHER_SPEC = const(3)
 _WAIT_FINISHED = const(4)
 _OPEN = const(5)
 _CLOSED = const(6)
+
+
+_m = None  # device.tls.messages, see _messages()
+
+
+def _messages():
+    # The handshake's message builders and parsers load on first use (start()): a raw PSK is imported
+    # in the constructor, which boots an in-process secure world, and that boot (compiling the
+    # partitions when they run from .py) is the heap's peak -- better without this module in the heap.
+    global _m
+    if _m is None:
+        from device.tls import messages
+
+        _m = messages
+    return _m
 
 
 class HandshakeComplete:
@@ -85,7 +108,7 @@ class ConnectionClosed:
 
 
 def _record(ctype, fragment):
-    return bytes((ctype, 3, 3)) + len(fragment).to_bytes(2, "big") + fragment
+    return struct.pack(">BHH", ctype, 0x0303, len(fragment)) + fragment
 
 
 class TLSClientConnection:
@@ -99,10 +122,26 @@ class TLSClientConnection:
     random: callable n -> n bytes (default os.urandom), for tests.
     """
 
+    # defaults shared through the class until a connection sets its own (fewer instance attributes
+    # to create per connection: cheaper construction on MicroPython)
+    cipher_suite = None
+    psk_identity_hint = None
+    extended_master_secret = False
+    encrypt_then_mac = False
+    client_random = None
+    server_random = None
+    _prot = None  # record protection object (keys.AEADRecords / keys.CBCRecords)
+    _write_protected = False
+    _read_protected = False
+    _expected_finished = None
+    _got_ske = False
+    _close_sent = False
+    _events = None  # the list receive_data() fills (None on the next_data() path)
+
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
         self.suites = _suites.parse_suites(suites)
-        if max_fragment_length is not None and max_fragment_length not in _m.MFL_CODES:
+        if max_fragment_length is not None and max_fragment_length not in _messages().MFL_CODES:
             raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
         if record_size_limit is not None and not 64 <= record_size_limit <= MAX_PLAINTEXT:
             raise ValueError("record_size_limit must be 64..16384")
@@ -119,26 +158,17 @@ class TLSClientConnection:
         else:
             self._psk_key, self._psk_owned = _keys.import_psk(psk), True
         self._state = _START
-        self._out = bytearray()
-        self._in = bytearray()
+        self._out = []  # records for the peer (bytes each), joined by data_to_send()
+        self._in = bytearray(_IN_START)  # received bytes; the unprocessed ones are _in[_ipos:_iend]
+        self._inmv = memoryview(self._in)
+        self._ipos = 0
+        self._iend = 0
         self._hs = bytearray()
         self._transcript = bytearray()
-        self._prot = None  # record protection object (keys.AEADRecords / CBCRecords)
-        self._write_protected = False
-        self._read_protected = False
-        self._expected_finished = None
         self._offered = {}  # extension type -> what we asked for (filled by start())
-        self._got_ske = False
         self._error = None
-        self._close_sent = False
-        self.cipher_suite = None
-        self.psk_identity_hint = None
-        self.extended_master_secret = False
-        self.encrypt_then_mac = False
         self.send_limit = MAX_PLAINTEXT
         self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
-        self.client_random = None
-        self.server_random = None
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -152,30 +182,33 @@ class TLSClientConnection:
     # -- output --------------------------------------------------------------------------
     def data_to_send(self):
         """Everything queued for the peer, as one bytes object (write it in one call)."""
-        out = bytes(self._out)
-        self._out[:] = b""
-        return out
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)  # one record (the usual write): no copy
+        out.clear()
+        return data
 
     def _queue(self, ctype, payload):
         if not self._write_protected:
-            self._out += _record(ctype, payload)
+            self._out.append(_record(ctype, payload))
             return
-        limit = self.send_limit
-        mv = memoryview(payload)
+        seal = self._prot.seal_record
         n = len(payload)
-        off = 0
-        while True:
-            chunk = bytes(mv[off:off + limit])
-            self._out += _record(ctype, self._prot.seal(ctype, chunk))
-            off += limit
-            if off >= n:
-                break
+        limit = self.send_limit
+        if n <= limit:  # one record: the payload goes to the partition as it is (the SPM copies a mutable one)
+            self._out.append(seal(ctype, payload))
+            return
+        mv = memoryview(payload)
+        for off in range(0, n, limit):
+            self._out.append(seal(ctype, mv[off:off + limit]))
 
     # -- client API ----------------------------------------------------------------------
     def start(self):
         """Queue the ClientHello."""
         if self._state != _START:
             raise ValueError("handshake already started")
+        _messages()
         self.client_random = bytes(self._random(32))
         etm = _suites.TLS_PSK_WITH_AES_128_CBC_SHA256 in self.suites
         hello = _m.client_hello(self.client_random, self.suites, ems=self._ems_offered, etm=etm,
@@ -241,7 +274,7 @@ class TLSClientConnection:
                     pass
         finally:
             self._state = _CLOSED
-            self._in = bytearray()
+            self._ipos = self._iend = 0
             self._hs = bytearray()
             self._wipe()
 
@@ -249,10 +282,61 @@ class TLSClientConnection:
     def wanted(self):
         """Bytes still missing to complete the next record (at least 1): a transport with
         read-exactly semantics (MicroPython stream readinto) reads this many and never over-reads."""
-        n = len(self._in)
+        buf, pos = self._in, self._ipos
+        n = self._iend - pos
         if n < 5:
             return 5 - n
-        return max(1, 5 + ((self._in[3] << 8) | self._in[4]) - n)
+        return max(1, 5 + ((buf[pos + 3] << 8) | buf[pos + 4]) - n)
+
+    def receive_buffer(self, n=0):
+        """A writable memoryview of n free bytes at the end of the input buffer (n=0: exactly what
+        the next record still lacks, for read-exactly transports): read the transport into it,
+        then call received(count). Compacts (rarely) or grows the buffer when needed."""
+        if not n:
+            n = self.wanted()
+        end = self._iend
+        if end + n > len(self._in):
+            live = end - self._ipos
+            if live + n <= len(self._in):  # room once the unprocessed bytes move to the front
+                self._in[:live] = bytes(self._inmv[self._ipos:end])
+            else:
+                grown = bytearray(max(live + n, 2 * len(self._in)))
+                grown[:live] = self._inmv[self._ipos:end]
+                self._in = grown
+                self._inmv = memoryview(grown)
+            self._ipos = 0
+            self._iend = end = live
+        return self._inmv[end:end + n]
+
+    def received(self, n):
+        """n bytes were read into the last receive_buffer(); 0 = end of stream (may raise TLSError)."""
+        if n:
+            self._iend += n
+        elif self._error is not None:
+            raise self._error
+        elif self._state != _CLOSED:
+            try:
+                self._eof()
+            except Exception as e:
+                self._die(e)
+                raise e
+
+    def next_data(self):
+        """Process buffered records until one carries application data and return its plaintext
+        (bytes, not empty); b"" once the connection is closed (close_notify, end of stream); None
+        when the buffered input holds no complete record. The record fast path of
+        device.tls.stream: no event objects."""
+        if self._error is not None:
+            raise self._error
+        try:
+            while self._state != _CLOSED:
+                data = self._next_record()
+                if data is None or len(data):
+                    return data
+        except Exception as e:
+            self._die(e)
+            raise e
+        return b""
 
     def receive_data(self, data):
         """Feed bytes from the peer (b"" = end of stream); returns a list of events."""
@@ -261,75 +345,109 @@ class TLSClientConnection:
         events = []
         if self._state == _CLOSED:
             return events
+        self._events = events
         try:
-            if not len(data):
-                if self._state != _OPEN:
-                    raise TLSError(HANDSHAKE_FAILURE, "peer closed the connection during the handshake")
-                self._state = _CLOSED
-                self._wipe()
-                events.append(ConnectionClosed(False))
+            n = len(data)
+            if not n:
+                self._eof()
                 return events
-            self._in += data
-            self._records(events)
-        except TLSError as e:
-            self._fail(e)
-            raise
+            self.receive_buffer(n)[:] = data
+            self._iend += n
+            while self._state != _CLOSED:
+                pt = self._next_record()
+                if pt is None:
+                    break
+                if len(pt):
+                    events.append(ApplicationData(pt))
         except Exception as e:
-            # not a protocol error (MemoryError, an unexpected crypto failure): the engine's state
-            # is unknown now, so the connection dies here and its keys with it
-            try:
-                self._fail(TLSError(INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)))
-            finally:
-                self._state = _CLOSED
-                self._wipe()
+            self._die(e)
             raise e
+        finally:
+            self._events = None
         return events
 
-    def _records(self, events):
-        buf = self._in
-        while len(buf) >= 5 and self._state != _CLOSED:
-            ctype = buf[0]
-            if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
-                raise TLSError(UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
-            if buf[1] != 3 or (buf[2] != 3 and self._state != _WAIT_SERVER_HELLO):
-                raise TLSError(PROTOCOL_VERSION, "record version %d.%d" % (buf[1], buf[2]))
-            length = (buf[3] << 8) | buf[4]
-            limit = self.recv_limit + (_MAX_EXPANSION if self._read_protected else 0)
-            if length > limit:
-                raise TLSError(RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
-            if len(buf) < 5 + length:
-                break
-            fragment = bytes(buf[5:5 + length])
-            buf[0:5 + length] = b""
-            if self._read_protected:
-                fragment = self._prot.open(ctype, fragment)
-                if len(fragment) > self.recv_limit:
-                    raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
-            self._dispatch(ctype, fragment, events)
+    def _event(self, ev):
+        if self._events is not None:
+            self._events.append(ev)
 
-    def _dispatch(self, ctype, fragment, events):
+    def _eof(self):
+        if self._state != _OPEN:
+            raise TLSError(HANDSHAKE_FAILURE, "peer closed the connection during the handshake")
+        self._state = _CLOSED
+        self._wipe()
+        self._event(ConnectionClosed(False))
+
+    def _die(self, e):
+        """An exception inside the engine: the connection is dead, its keys destroyed."""
+        if isinstance(e, TLSError):
+            if e is not self._error:
+                self._fail(e)
+            return
+        # not a protocol error (MemoryError, an unexpected crypto failure): the engine's state
+        # is unknown now, so the connection dies here and its keys with it
+        try:
+            self._fail(TLSError(INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)))
+        finally:
+            self._state = _CLOSED
+            self._wipe()
+
+    def _next_record(self):
+        """Process the next complete record of the input buffer: its plaintext when it is
+        application data, b"" for any other record (handled here), None when it is incomplete."""
+        buf = self._in
+        pos = self._ipos
+        avail = self._iend - pos
+        if avail < 5:
+            return None
+        ctype = buf[pos]
+        if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
+            raise TLSError(UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
+        if buf[pos + 1] != 3 or (buf[pos + 2] != 3 and self._state != _WAIT_SERVER_HELLO):
+            raise TLSError(PROTOCOL_VERSION, "record version %d.%d" % (buf[pos + 1], buf[pos + 2]))
+        length = (buf[pos + 3] << 8) | buf[pos + 4]
+        limit = self.recv_limit + (_MAX_EXPANSION if self._read_protected else 0)
+        if length > limit:
+            raise TLSError(RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
+        if avail < 5 + length:
+            return None
+        start = pos + 5
+        end = start + length
+        # consumed: offsets move, the bytes stay where they are until the next receive_buffer()
+        if end == self._iend:
+            self._ipos = self._iend = 0
+        else:
+            self._ipos = end
+        if self._read_protected:
+            fragment = self._prot.open(ctype, self._inmv[start:end])
+            if len(fragment) > self.recv_limit:
+                raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
+        else:
+            fragment = bytes(self._inmv[start:end])
+        if ctype == APPLICATION_DATA and self._state == _OPEN and not len(self._hs):
+            return fragment  # the fast path
+        self._dispatch(ctype, fragment)
+        return b""
+
+    def _dispatch(self, ctype, fragment):
         if ctype != HANDSHAKE and len(self._hs):
             raise TLSError(UNEXPECTED_MESSAGE, "record type %d inside a fragmented handshake message" % ctype)
-        if ctype == APPLICATION_DATA:
-            if self._state != _OPEN:
-                raise TLSError(UNEXPECTED_MESSAGE, "application data before the handshake finished")
-            if len(fragment):
-                events.append(ApplicationData(fragment))
-        elif ctype == HANDSHAKE:
+        if ctype == APPLICATION_DATA:  # (application data on an open connection never gets here)
+            raise TLSError(UNEXPECTED_MESSAGE, "application data before the handshake finished")
+        if ctype == HANDSHAKE:
             if not len(fragment):
                 raise TLSError(UNEXPECTED_MESSAGE, "empty handshake record")
             self._hs += fragment
-            self._handshake_messages(events)
+            self._handshake_messages()
         elif ctype == ALERT:
             if len(fragment) != 2:
                 raise TLSError(DECODE_ERROR, "alert record of %d bytes" % len(fragment))
             level, code = fragment[0], fragment[1]
+            if level == LEVEL_FATAL or self._state != _OPEN:
+                # a warning during the handshake (close_notify too) is treated as fatal: nothing here can continue
+                raise TLSError(code, "from the server", received=True)
             if code == CLOSE_NOTIFY:
                 self._state = _CLOSED
-                events.append(ConnectionClosed(True))
-            elif level == LEVEL_FATAL or self._state != _OPEN:
-                # a warning during the handshake is treated as fatal: nothing here can continue
-                raise TLSError(code, "from the server", received=True)
+                self._event(ConnectionClosed(True))
             # other warnings after the handshake are ignored
         else:  # CHANGE_CIPHER_SPEC
             if self._state != _WAIT_CHANGE_CIPHER_SPEC:
@@ -339,7 +457,7 @@ class TLSClientConnection:
             self._read_protected = True
             self._state = _WAIT_FINISHED
 
-    def _handshake_messages(self, events):
+    def _handshake_messages(self):
         hs = self._hs
         while len(hs) >= 4:
             mlen = (hs[1] << 16) | (hs[2] << 8) | hs[3]
@@ -349,9 +467,10 @@ class TLSClientConnection:
                 return
             msg = bytes(hs[:4 + mlen])
             hs[0:4 + mlen] = b""
-            self._handshake(msg[0], msg, memoryview(msg)[4:], events)
+            self._handshake(msg[0], msg, memoryview(msg)[4:])
 
-    def _handshake(self, mtype, msg, body, events):
+    def _handshake(self, mtype, msg, body):
+        _messages()  # (loaded by start(); not if a peer talks before it)
         state = self._state
         if mtype == _m.HELLO_REQUEST:
             if len(body):
@@ -394,23 +513,24 @@ class TLSClientConnection:
                 raise TLSError(DECRYPT_ERROR, "server Finished does not match")
             self._expected_finished = None
             self._state = _OPEN
-            events.append(HandshakeComplete(self.cipher_suite))
+            self._event(HandshakeComplete(self.cipher_suite))
         else:
             raise TLSError(UNEXPECTED_MESSAGE, "handshake message %d in state %d" % (mtype, state))
 
     def _client_flight(self):
         cke = _m.client_key_exchange(self.identity)
         self._transcript += cke
-        session_hash = hashlib.sha256(self._transcript).digest() if self.extended_master_secret else None
-        ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random, session_hash)
+        # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
+        transcript_hash = hashlib.sha256(self._transcript).digest()
+        ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random,
+                                 transcript_hash if self.extended_master_secret else None)
         try:
             if self._psk_owned:  # the imported PSK is needed only for the master secret
                 _keys.destroy(self._psk_key)
                 self._psk_key = None
             self._prot = _keys.record_protection(ms, self.cipher_suite, self.client_random,
                                                  self.server_random, self.encrypt_then_mac)
-            fin = _m.finished(_keys.verify_data(ms, b"client finished",
-                                                hashlib.sha256(self._transcript).digest()))
+            fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
             self._transcript += fin
             self._expected_finished = _keys.verify_data(ms, b"server finished",
                                                         hashlib.sha256(self._transcript).digest())

@@ -155,7 +155,12 @@ def _header(seq, ctype, length):
 
 
 class AEADRecords:
-    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq)."""
+    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq).
+
+    The record path is hot (one seal and one open per echoed record), so it allocates little:
+    one struct.pack each for the nonce, the additional data and the record header, the
+    ciphertext passed to the partition as a memoryview of the caller's buffer (the SPM copies
+    it once, as it must), and no intermediate bytes otherwise."""
 
     def __init__(self, write_key, read_key, alg, write_iv, read_iv, tag_len):
         self.write_key = write_key
@@ -163,28 +168,39 @@ class AEADRecords:
         self.alg = alg
         self.write_iv = bytes(write_iv)
         self.read_iv = bytes(read_iv)
+        self._read_nonce = bytearray(12)  # read_iv || the record's explicit nonce, refilled per record
+        self._read_nonce[:4] = self.read_iv
         self.overhead = 8 + tag_len  # explicit nonce + tag
         self.min_fragment = self.overhead
         self.write_seq = 0
         self.read_seq = 0
 
-    def seal(self, ctype, plaintext):
-        explicit = self.write_seq.to_bytes(8, "big")
-        aad = _header(self.write_seq, ctype, len(plaintext))
+    def seal_record(self, ctype, plaintext):
+        """The whole record for `plaintext`: header || explicit nonce || ciphertext || tag (one bytes)."""
+        seq = self.write_seq
         try:
-            ct = _c.psa_aead_encrypt(self.write_key, self.alg, self.write_iv + explicit, aad, plaintext)
+            ct = _c.psa_aead_encrypt(self.write_key, self.alg, _pack(">4sQ", self.write_iv, seq),
+                                     _pack(">QBHH", seq, ctype, 0x0303, len(plaintext)), plaintext)
         except PSAError as e:
             raise _internal(e)
-        self.write_seq += 1
-        return explicit + ct
+        self.write_seq = seq + 1
+        # the explicit nonce is the sequence number: header and nonce in one pack
+        return _pack(">BHHQ", ctype, 0x0303, 8 + len(ct), seq) + ct
+
+    def seal(self, ctype, plaintext):
+        """The record fragment (explicit nonce || ciphertext || tag), without the 5-byte header."""
+        return self.seal_record(ctype, plaintext)[5:]
 
     def open(self, ctype, fragment):
-        if len(fragment) < self.overhead:
+        """Plaintext (bytes) of `fragment` (any bytes-like: the engine passes a memoryview of its input buffer)."""
+        n = len(fragment) - self.overhead
+        if n < 0:
             raise TLSError(BAD_RECORD_MAC, "record shorter than nonce + tag")
-        mv = memoryview(fragment)
-        aad = _header(self.read_seq, ctype, len(fragment) - self.overhead)
+        nonce = self._read_nonce
+        nonce[4:] = fragment[:8]
         try:
-            pt = _c.psa_aead_decrypt(self.read_key, self.alg, self.read_iv + bytes(mv[:8]), aad, bytes(mv[8:]))
+            pt = _c.psa_aead_decrypt(self.read_key, self.alg, nonce,
+                                     _pack(">QBHH", self.read_seq, ctype, 0x0303, n), fragment[8:])
         except PSAError as e:
             if e.status == PSA_ERROR_INVALID_SIGNATURE:
                 raise TLSError(BAD_RECORD_MAC, "record authentication failed")
@@ -217,7 +233,13 @@ class CBCRecords:
         p = (_BLOCK - (n + 1) % _BLOCK) % _BLOCK
         return bytes((p,)) * (p + 1)
 
+    def seal_record(self, ctype, plaintext):
+        """The whole record: header || fragment."""
+        frag = self.seal(ctype, plaintext)
+        return _pack(">BHH", ctype, 0x0303, len(frag)) + frag
+
     def seal(self, ctype, plaintext):
+        plaintext = bytes(plaintext)  # the engine may pass a memoryview slice of a long write
         try:
             if self.etm:
                 ivct = _c.psa_cipher_encrypt(self.write_key, CBC_ALG, plaintext + self._pad(len(plaintext)))

@@ -70,10 +70,18 @@ class Reader:
         return bytes(out)
 
     def u8(self):
-        return self.take(1)[0]
+        pos = self.pos
+        if pos >= len(self.data):
+            raise TLSError(DECODE_ERROR, "message truncated")
+        self.pos = pos + 1
+        return self.data[pos]
 
     def u16(self):
-        return int.from_bytes(self.take(2), "big")
+        pos = self.pos
+        if pos + 2 > len(self.data):
+            raise TLSError(DECODE_ERROR, "message truncated")
+        self.pos = pos + 2
+        return (self.data[pos] << 8) | self.data[pos + 1]
 
     def vec8(self):
         return self.take(self.u8())

@@ -13,14 +13,19 @@ and TCP_NODELAY is set where the runtime allows it.
 """
 
 from device.tls.alerts import TLSError
-from device.tls.connection import TLSClientConnection, ApplicationData, ConnectionClosed
+from device.tls.connection import TLSClientConnection
 
 _IPPROTO_TCP = 6
 _TCP_NODELAY = 1
 
 
 class TLSStream:
-    """A TLS-PSK client stream over `sock`: write, read, readinto, close, cipher_suite."""
+    """A TLS-PSK client stream over `sock`: write, read, readinto, close, cipher_suite.
+
+    The record path (read/readinto/write) uses the engine's event-free fast path: the socket is
+    read straight into the engine's input buffer (receive_buffer/received), next_data() opens a
+    record in place and hands back its plaintext, which read() returns as it is when the caller
+    takes the whole record; a write is one sealed record and one sendall."""
 
     def __init__(self, sock, conn, bufsize=1024):
         self.sock = sock
@@ -29,13 +34,12 @@ class TLSStream:
             sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
         except Exception:  # noqa: not every runtime/socket type has it; flights are single writes anyway
             pass
-        self._rbuf = bytearray(bufsize)
-        self._rmv = memoryview(self._rbuf)
+        self._bufsize = bufsize  # the most one recv_into asks for
         self._recv_into = getattr(sock, "recv_into", None)
         self._readinto = None if self._recv_into else getattr(sock, "readinto", None)
-        self._pending = b""
+        self._sendall = getattr(sock, "sendall", None)
+        self._pending = b""  # plaintext of a record not fully read yet: _pending[_pos:]
         self._pos = 0
-        self._eof = False
 
     @property
     def cipher_suite(self):
@@ -47,9 +51,8 @@ class TLSStream:
         out = self.conn.data_to_send()
         if not out:
             return
-        send = getattr(self.sock, "sendall", None)
-        if send is not None:
-            send(out)
+        if self._sendall is not None:
+            self._sendall(out)
             return
         mv = memoryview(out)
         off = 0
@@ -58,46 +61,61 @@ class TLSStream:
             off += n or 0
 
     def _pump(self):
-        """One transport read fed to the engine; returns its events."""
-        if self._recv_into is not None:
-            n = self._recv_into(self._rbuf)
-            data = self._rmv[:n]
-        elif self._readinto is not None:
-            want = min(self.conn.wanted(), len(self._rbuf))
-            n = self._readinto(self._rmv[:want])
+        """One transport read into the engine's input buffer (0 bytes: end of stream)."""
+        conn = self.conn
+        if self._readinto is not None:
+            # MicroPython streams read exactly what is asked: ask for what the next record lacks
+            n = self._readinto(conn.receive_buffer())
             if n is None:  # a non-blocking MicroPython socket with nothing to read yet
-                return []
-            data = self._rmv[:n]
+                return
+        elif self._recv_into is not None:
+            n = self._recv_into(conn.receive_buffer(self._bufsize))
         else:
-            data = self.sock.recv(len(self._rbuf))
+            data = self.sock.recv(self._bufsize)
+            n = len(data)
+            if n:
+                conn.receive_buffer(n)[:] = data
+        conn.received(n)
+
+    def _alerted(self):
+        """A TLSError is on its way up: send the alert the engine queued, if the socket still takes it."""
         try:
-            return self.conn.receive_data(data)
+            self._flush()
+        except OSError:
+            pass
+
+    def _next(self):
+        """The next record's plaintext (bytes); b"" at the end of the stream. Raises TLSError
+        after sending the alert."""
+        conn = self.conn
+        try:
+            data = conn.next_data()  # a record may be buffered already
+            while data is None:
+                if conn._out:  # (package-internal) e.g. a no_renegotiation warning: out before we wait
+                    self._flush()
+                self._pump()
+                data = conn.next_data()
+            return data
         except TLSError:
-            try:
-                self._flush()  # the alert we are sending
-            except OSError:
-                pass
+            self._alerted()
             raise
 
     def do_handshake(self):
-        self.conn.start()
+        conn = self.conn
+        conn.start()
+        try:
+            while not conn.handshake_complete:
+                self._flush()  # the ClientHello, later our second flight: each in one write
+                self._pump()
+                data = conn.next_data()
+                if data:  # application data right behind the server's Finished
+                    self._pending, self._pos = data, 0
+                elif data is not None:
+                    raise OSError("connection closed")
+        except TLSError:
+            self._alerted()
+            raise
         self._flush()
-        while not self.conn.handshake_complete:
-            self._absorb(self._pump())
-            self._flush()
-
-    def _absorb(self, events):
-        for ev in events:
-            if isinstance(ev, ApplicationData):
-                if self._pos < len(self._pending):
-                    self._pending = self._pending[self._pos:] + ev.data
-                else:
-                    self._pending = ev.data
-                self._pos = 0
-            elif isinstance(ev, ConnectionClosed):
-                self._eof = True
-        if self._eof and not self.conn.handshake_complete and not self.conn.closed:
-            raise OSError("connection closed")
 
     # -- stream API ----------------------------------------------------------------------
     def write(self, buf):
@@ -105,30 +123,35 @@ class TLSStream:
         self._flush()
         return len(buf)
 
-    def _fill(self):
-        while self._pos >= len(self._pending) and not self._eof:
-            self._absorb(self._pump())
-            self._flush()  # e.g. our no_renegotiation warning
-        return len(self._pending) - self._pos
-
     def readinto(self, buf, nbytes=None):
         """Read up to len(buf) (or nbytes) decrypted bytes; 0 at the end of the stream."""
         n = len(buf) if nbytes is None else min(nbytes, len(buf))
-        if n == 0 or not self._fill():
+        if n == 0:
             return 0
-        n = min(n, len(self._pending) - self._pos)
-        buf[:n] = self._pending[self._pos:self._pos + n]
-        self._pos += n
+        data, pos = self._pending, self._pos
+        if pos >= len(data):
+            data, pos = self._next(), 0
+            self._pending = data
+        left = len(data) - pos
+        if left <= n:  # the rest of the record fits
+            buf[:left] = data if pos == 0 else memoryview(data)[pos:]
+            self._pos = len(data)
+            return left
+        buf[:n] = memoryview(data)[pos:pos + n]
+        self._pos = pos + n
         return n
 
     def read(self, n=-1):
         """Up to n bytes (n < 0: what the next record brings); b"" at the end of the stream."""
-        if not self._fill():
-            return b""
-        end = len(self._pending) if n is None or n < 0 else min(len(self._pending), self._pos + n)
-        out = self._pending[self._pos:end]
+        data, pos = self._pending, self._pos
+        if pos >= len(data):
+            data, pos = self._next(), 0
+            if n is None or n < 0 or n >= len(data):
+                return data  # the whole record: the plaintext object as the engine produced it
+            self._pending = data
+        end = len(data) if n is None or n < 0 else min(len(data), pos + n)
         self._pos = end
-        return bytes(out)
+        return data[pos:end]
 
     def close(self):
         """Send close_notify (if the connection is still up), destroy the keys, close the socket."""

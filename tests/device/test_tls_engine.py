@@ -315,7 +315,7 @@ def test_keys_destroyed_when_sealing_fails():
     _feed(c, _server("openssl_ccm"))
     keys = _session_keys(c)
     assert len(keys) == 2
-    c._prot.seal = _no_memory
+    c._prot.seal_record = _no_memory  # what the engine seals with
     try:
         c.close()
     except MemoryError:
@@ -329,7 +329,7 @@ def test_keys_destroyed_when_sealing_fails():
     c = _client("ccm")
     _feed(c, _server("openssl_ccm"))
     keys = _session_keys(c)
-    c._prot.seal = _no_memory
+    c._prot.seal_record = _no_memory  # what the engine seals with
     try:
         c.receive_data(_frame(23, b"\x00" * 40))
     except TLSError as e:
@@ -355,3 +355,222 @@ def test_keys_destroyed_when_sealing_fails():
         assert e.alert == "internal_error", e
     else:
         raise AssertionError("dead connection accepted data")
+
+
+# -- the record fast path (next_data, receive_buffer/received) and the stream adapter -------------
+
+def _open_session(name="openssl_ccm"):
+    """A client past the recorded handshake (its reply consumed) and a sealer for more server records:
+    an AEADRecords with the client's keys swapped, i.e. the server's side of the session."""
+    from device.tls.keys import AEADRecords
+
+    c = _client(FLIGHTS[name][0])
+    _check_session(name, c.receive_data(_server(name)), c)
+    p = c._prot
+    srv = AEADRecords(p.read_key, p.write_key, p.alg, p.read_iv, p.write_iv, p.overhead - 8)
+    srv.write_seq = p.read_seq
+    return c, srv
+
+
+def _feed_fast(c, data):
+    """Feed through receive_buffer/received and collect next_data() results."""
+    n = len(data)
+    if n:
+        c.receive_buffer(n)[:] = data
+    c.received(n)
+    out = []
+    while True:
+        d = c.next_data()
+        if not d:  # None: more input needed; b"": closed
+            assert d is None or c.closed
+            return out
+        out.append(d)
+
+
+def test_fast_path_several_records_in_one_read_and_split_records():
+    c, srv = _open_session()
+    msgs = [bytes((65 + i,)) * (i * 7 + 1) for i in range(6)]
+    wire = b"".join(srv.seal_record(23, m) for m in msgs)
+    assert _feed_fast(c, wire) == msgs  # six records in one read
+    msgs = [b"split-%d" % i for i in range(4)]
+    wire = b"".join(srv.seal_record(23, m) for m in msgs)
+    got = []
+    for i in range(0, len(wire), 11):  # records straddle every read
+        got += _feed_fast(c, wire[i:i + 11])
+    assert got == msgs
+    # a HelloRequest between data records: no_renegotiation warning queued, data still flows in order
+    wire = srv.seal_record(23, b"one") + srv.seal_record(22, b"\x00\x00\x00\x00") + srv.seal_record(23, b"two")
+    assert _feed_fast(c, wire) == [b"one", b"two"]
+    assert [t for t, _ in _records(c.data_to_send())] == [21]
+    # close_notify: no more data, the connection is closed cleanly
+    assert _feed_fast(c, srv.seal_record(21, b"\x01\x00")) == [] and c.closed
+    c.close()
+
+
+def test_record_straddling_the_buffer_compaction():
+    c, srv = _open_session()
+    size = len(c._in)
+    n = 5 + srv.overhead + 64  # one record of 64 bytes on the wire
+    k = size // n  # records that fit whole; the next one is cut so that it ends the buffer
+    head = b"".join(srv.seal_record(23, b"%03d" % i + bytes(61)) for i in range(k - 1))
+    cut = size - len(head) - n  # bytes of the last full record's successor already in the buffer
+    last = srv.seal_record(23, b"last" + bytes(60))
+    nxt = srv.seal_record(23, b"next" + bytes(60))
+    first = head + last + nxt[:cut] if cut > 0 else head + last
+    got = _feed_fast(c, first)
+    assert len(got) == k and got[-1][:4] == b"last"
+    rest = nxt[cut:] if cut > 0 else nxt
+    got = _feed_fast(c, rest + srv.seal_record(23, b"after"))
+    assert [g[:4] for g in got] == [b"next", b"afte"]
+    assert len(c._in) == size  # the partial record moved to the front instead of the buffer growing
+    # a record bigger than the buffer makes it grow, and still opens
+    big = bytes(range(256)) * 2 + bytes(size - 400)  # just over the buffer (kept small for a 256 KB heap)
+    assert len(big) > size
+    assert _feed_fast(c, srv.seal_record(23, big)) == [big]
+    c.close()
+
+
+def test_fast_path_errors_are_tls_errors_and_final():
+    c, srv = _open_session()
+    rec = bytearray(srv.seal_record(23, b"payload"))
+    rec[-1] ^= 1
+    try:
+        _feed_fast(c, bytes(rec))
+    except TLSError as e:
+        assert e.alert == "bad_record_mac"
+        assert _records(c.data_to_send())[-1][0] == 21
+        try:
+            c.next_data()
+        except TLSError as e2:
+            assert e2 is e
+        else:
+            raise AssertionError("dead connection went on")
+    else:
+        raise AssertionError("corrupted record accepted")
+    # EOF during the handshake through received(0)
+    c = _client("ccm")
+    _feed_fast(c, _server("openssl_ccm")[:30])
+    try:
+        c.received(0)
+    except TLSError as e:
+        assert e.alert == "handshake_failure"
+    else:
+        raise AssertionError("EOF in handshake accepted")
+
+
+class _FakeSock:
+    """A socket serving scripted bytes: `chunks` caps each read (cycled); mode "readinto" reads
+    exactly what is asked (MicroPython streams), "recv_into" returns at most one chunk."""
+
+    def __init__(self, data, chunks, mode):
+        self.data = bytearray(data)
+        self.chunks = chunks
+        self.i = 0
+        self.sent = []
+        if mode == "readinto":
+            self.readinto = self._readinto
+        else:
+            self.recv_into = self._recv_into
+
+    def _take(self, buf, n):
+        n = min(n, len(self.data))
+        buf[:n] = self.data[:n]
+        self.data[:n] = b""
+        return n
+
+    def _readinto(self, buf):
+        return self._take(buf, len(buf))
+
+    def _recv_into(self, buf):
+        n = self.chunks[self.i % len(self.chunks)]
+        self.i += 1
+        return self._take(buf, min(n, len(buf)))
+
+    def sendall(self, data):
+        assert isinstance(data, (bytes, bytearray))
+        self.sent.append(bytes(data))
+
+    def close(self):
+        pass
+
+
+def _stream(mode, chunks, name="openssl_ccm", bufsize=1024):
+    from device.tls.stream import TLSStream
+
+    tls_world.ensure()
+    while _LIVE:
+        _LIVE.pop().close()
+    conn = TLSClientConnection(IDENTITY, _PSK, suites=[FLIGHTS[name][0]], random=lambda n: _RANDOM[:n])
+    _LIVE.append(conn)
+    sock = _FakeSock(_server(name), chunks, mode)
+    t = TLSStream(sock, conn, bufsize=bufsize)
+    t.do_handshake()
+    # ClientHello, then ClientKeyExchange + ChangeCipherSpec + Finished in one write
+    assert [len(_records(s)) for s in sock.sent] == [1, 3], sock.sent
+    p = conn._prot
+    from device.tls.keys import AEADRecords
+
+    srv = AEADRecords(p.read_key, p.write_key, p.alg, p.read_iv, p.write_iv, p.overhead - 8)
+    # the recorded reply is the server's record 1: opened already when it came with the Finished
+    srv.write_seq = p.read_seq + (0 if len(t._pending) else 1)
+    return t, sock, srv
+
+
+def test_stream_read_over_both_socket_kinds():
+    reply = FLIGHTS["openssl_ccm"][1]
+    for mode, chunks, bufsize in (("readinto", [1], 1024), ("recv_into", [1, 3, 7], 1024),
+                                  ("recv_into", [4096], 1024), ("recv_into", [50], 40)):
+        t, sock, srv = _stream(mode, chunks, bufsize=bufsize)
+        msgs = [b"m%d-" % i + bytes(i * 30) for i in range(5)]
+        sock.data += b"".join(srv.seal_record(23, m) for m in msgs) + srv.seal_record(21, b"\x01\x00")
+        got = []
+        while True:
+            d = t.read()
+            if not d:
+                break
+            got.append(d)
+        assert got == [reply] + msgs, (mode, chunks)
+        assert t.read() == b"" and t.readinto(bytearray(4)) == 0
+        t.close()
+
+
+def test_stream_readinto_small_buffers_and_partial_reads():
+    reply = FLIGHTS["openssl_ccm"][1]
+    t, sock, srv = _stream("recv_into", [33])
+    big = bytes(range(200))
+    sock.data += srv.seal_record(23, big) + srv.seal_record(23, b"tail") + srv.seal_record(21, b"\x01\x00")
+    out = bytearray()
+    buf = bytearray(7)
+    mv = memoryview(buf)
+    while True:
+        n = t.readinto(mv, 5) if len(out) % 2 else t.readinto(buf)
+        if not n:
+            break
+        out += buf[:n]
+    assert bytes(out) == reply + big + b"tail"
+    t.close()
+    t, sock, srv = _stream("readinto", [1])
+    sock.data += srv.seal_record(23, b"0123456789")
+    assert t.read(3) == reply[:3]
+    assert t.read(100) == reply[3:]
+    assert t.read(4) == b"0123" and t.read(0) == b"" and t.read() == b"456789"
+    t.close()
+
+
+def test_stream_write_is_one_record_one_send():
+    t, sock, srv = _stream("recv_into", [4096])
+    n0 = len(sock.sent)
+    assert t.write(b"a" * 64) == 64
+    assert t.write(bytearray(b"b" * 10)) == 10
+    assert t.write(memoryview(b"c" * 20)[5:]) == 15
+    assert len(sock.sent) == n0 + 3
+    recs = [_records(s) for s in sock.sent[n0:]]
+    assert [[(ty, len(f)) for ty, f in r] for r in recs] == [[(23, 64 + 24)], [(23, 10 + 24)], [(23, 15 + 24)]]
+    # the records open with the server's view of the keys, in order
+    from device.tls.keys import AEADRecords
+
+    p = t.conn._prot
+    peer = AEADRecords(p.read_key, p.write_key, p.alg, p.read_iv, p.write_iv, 16)  # opens with write_key
+    peer.read_seq = p.write_seq - 3
+    assert [peer.open(23, r[0][1]) for r in recs] == [b"a" * 64, b"b" * 10, b"c" * 15]
+    t.close()
