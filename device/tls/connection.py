@@ -130,7 +130,7 @@ class TLSClientConnection:
     encrypt_then_mac = False
     client_random = None
     server_random = None
-    _prot = None  # record protection object (keys.AEADRecords / keys.CBCRecords)
+    _prot = None  # record protection object (keys.AEADRecords / cbc.CBCRecords)
     _write_protected = False
     _read_protected = False
     _expected_finished = None

@@ -1,6 +1,7 @@
 """The TLS 1.2 key schedule and record protection, through the crypto partition.
 
-This is the only module of device/tls that touches key material, and it never holds any:
+This module (with device.tls.cbc, its CBC half) is the only one of device/tls that touches key
+material, and it never holds any:
 the PSK, the master secret and the session keys are key ids of the crypto partition
 (device.psa.crypto, the NS wrappers in the style of TF-M's interface/src/tfm_crypto_api.c).
 
@@ -12,21 +13,19 @@ the PSK, the master secret and the session keys are key ids of the crypto partit
 - Key block: PSA_ALG_TLS12_PRF(SHA-256) keyed by the master-secret key; the write keys come
   out as volatile AES / HMAC keys (output_key); only the AEAD fixed IVs (public salts) and the
   Finished verify_data leave the partition (output_bytes).
-- Records: psa_aead_encrypt/decrypt (CCM, CCM_8, GCM), and psa_cipher_* + psa_mac_* for
-  AES-128-CBC-HMAC-SHA256 (encrypt_then_mac, RFC 7366, or classic MAC-then-encrypt).
+- Records: psa_aead_encrypt/decrypt (CCM, CCM_8, GCM) here; psa_cipher_* + psa_mac_* for
+  AES-128-CBC-HMAC-SHA256 (encrypt_then_mac, RFC 7366, or classic MAC-then-encrypt) in
+  device.tls.cbc, imported only when that suite is negotiated.
 """
 
 import struct
 
-from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
 from device.tls import suites as _suites
 from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
 
 _pack = struct.pack
-_MAC_LEN = const(32)
-_BLOCK = const(16)
 
 PRF_ALG = _c.PSA_ALG_TLS12_PRF(_c.PSA_ALG_SHA_256)
 PSK_TO_MS_ALG = _c.PSA_ALG_TLS12_PSK_TO_MS(_c.PSA_ALG_SHA_256)
@@ -132,6 +131,8 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
                                  _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, CBC_ALG)
                 keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
                 keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
+                from device.tls.cbc import CBCRecords  # loaded only for the CBC suite (saves heap)
+
                 return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
             alg = AEAD_ALG[kind]
             aa = _attributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, alg)
@@ -214,100 +215,11 @@ class AEADRecords:
         self.write_key = self.read_key = None
 
 
-class CBCRecords:
-    """AES-128-CBC + HMAC-SHA256 records (RFC 5246 §6.2.3.2; RFC 7366 when `etm`)."""
+def __getattr__(name):
+    # keys.CBCRecords still works: the class lives in device.tls.cbc, loaded on first use (PEP 562;
+    # MicroPython's module __getattr__)
+    if name == "CBCRecords":
+        from device.tls.cbc import CBCRecords
 
-    def __init__(self, write_key, read_key, write_mac, read_mac, etm):
-        self.write_key = write_key
-        self.read_key = read_key
-        self.write_mac = write_mac
-        self.read_mac = read_mac
-        self.etm = etm
-        self.overhead = _BLOCK + _MAC_LEN + _BLOCK  # IV + MAC + worst-case padding
-        self.min_fragment = _BLOCK + (_MAC_LEN if etm else 2 * _BLOCK + _BLOCK)
-        self.write_seq = 0
-        self.read_seq = 0
-
-    @staticmethod
-    def _pad(n):
-        p = (_BLOCK - (n + 1) % _BLOCK) % _BLOCK
-        return bytes((p,)) * (p + 1)
-
-    def seal_record(self, ctype, plaintext):
-        """The whole record: header || fragment."""
-        frag = self.seal(ctype, plaintext)
-        return _pack(">BHH", ctype, 0x0303, len(frag)) + frag
-
-    def seal(self, ctype, plaintext):
-        plaintext = bytes(plaintext)  # the engine may pass a memoryview slice of a long write
-        try:
-            if self.etm:
-                ivct = _c.psa_cipher_encrypt(self.write_key, CBC_ALG, plaintext + self._pad(len(plaintext)))
-                mac = _c.psa_mac_compute(self.write_mac, HMAC_ALG, _header(self.write_seq, ctype, len(ivct)) + ivct)
-                out = ivct + mac
-            else:
-                mac = _c.psa_mac_compute(self.write_mac, HMAC_ALG,
-                                         _header(self.write_seq, ctype, len(plaintext)) + plaintext)
-                body = plaintext + mac
-                out = _c.psa_cipher_encrypt(self.write_key, CBC_ALG, body + self._pad(len(body)))
-        except PSAError as e:
-            raise _internal(e)
-        self.write_seq += 1
-        return out
-
-    def _unpad(self, padded):
-        # constant-shape check of the padding bytes; every failure is the same bad_record_mac
-        n = len(padded)
-        p = padded[n - 1]
-        bad = 0 if p + 1 <= n else 1
-        for i in range(min(p + 1, n)):
-            bad |= padded[n - 1 - i] ^ p
-        return bad, n - 1 - p if not bad else 0
-
-    def open(self, ctype, fragment):
-        n = len(fragment)
-        try:
-            if self.etm:
-                if n < _BLOCK * 2 + _MAC_LEN or (n - _MAC_LEN) % _BLOCK:
-                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
-                mv = memoryview(fragment)
-                ivct = bytes(mv[:n - _MAC_LEN])
-                try:
-                    _c.psa_mac_verify(self.read_mac, HMAC_ALG, _header(self.read_seq, ctype, len(ivct)) + ivct,
-                                      bytes(mv[n - _MAC_LEN:]))
-                except PSAError as e:
-                    if e.status == PSA_ERROR_INVALID_SIGNATURE:
-                        raise TLSError(BAD_RECORD_MAC, "record MAC failed")
-                    raise
-                padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, ivct)
-                bad, end = self._unpad(padded)
-                if bad:
-                    raise TLSError(BAD_RECORD_MAC, "CBC padding")
-                pt = padded[:end]
-            else:
-                if n < _BLOCK * 3 or n % _BLOCK:
-                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
-                padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, bytes(fragment))
-                bad, end = self._unpad(padded)
-                if end < _MAC_LEN:
-                    bad = 1
-                    end = _MAC_LEN
-                pt = padded[:end - _MAC_LEN]
-                try:
-                    _c.psa_mac_verify(self.read_mac, HMAC_ALG, _header(self.read_seq, ctype, len(pt)) + pt,
-                                      bytes(padded[end - _MAC_LEN:end]))
-                except PSAError as e:
-                    if e.status != PSA_ERROR_INVALID_SIGNATURE:
-                        raise
-                    bad = 1
-                if bad:
-                    raise TLSError(BAD_RECORD_MAC, "record MAC or padding failed")
-        except PSAError as e:
-            raise _internal(e)
-        self.read_seq += 1
-        return bytes(pt)
-
-    def destroy(self):
-        for k in (self.write_key, self.read_key, self.write_mac, self.read_mac):
-            destroy(k)
-        self.write_key = self.read_key = self.write_mac = self.read_mac = None
+        return CBCRecords
+    raise AttributeError(name)
