@@ -54,8 +54,8 @@ def records(t, n):
         t.write(RECORD)
     want = n * len(RECORD)
     got = 0
-    while got < want:
-        k = t.readinto(_RBUF)
+    while got < want:  # never ask for more than is still due: MicroPython's native readinto fills the buffer
+        k = t.readinto(_RBUF, min(len(_RBUF), want - got))
         if not k:
             raise OSError("server closed after %d of %d bytes" % (got, want))
         got += k
