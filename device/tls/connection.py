@@ -134,6 +134,8 @@ class TLSClientConnection:
     _write_protected = False
     _read_protected = False
     _expected_finished = None
+    _ms = None  # the master-secret key, kept from our Finished until the server's is expected (see pending_work)
+    _server_finished_hash = None
     _got_ske = False
     _close_sent = False
     _events = None  # the list receive_data() fills (None on the next_data() path)
@@ -256,13 +258,39 @@ class TLSClientConnection:
         """Destroy every key this connection owns (idempotent; each destroy is attempted)."""
         prot, self._prot = self._prot, None
         psk, self._psk_key = self._psk_key, None
+        ms, self._ms = self._ms, None
         self._transcript = None
         try:
             if prot is not None:
                 prot.destroy()
         finally:
-            if self._psk_owned and psk is not None:
-                _keys.destroy(psk)
+            try:
+                if ms is not None:
+                    _keys.destroy(ms)
+            finally:
+                if self._psk_owned and psk is not None:
+                    _keys.destroy(psk)
+
+    def pending_work(self):
+        """Do the handshake work that can wait until our flight is on the wire: the server Finished we
+        expect (a PRF under the master secret), then destroying the master secret and the imported PSK.
+
+        A transport calls it right after writing the flight, so the work overlaps the server's round
+        trip (wrap_socket does); otherwise it runs when the server's Finished arrives. Idempotent."""
+        ms = self._ms
+        if ms is None or self._error is not None:
+            return
+        try:
+            self._expected_finished = _keys.verify_data(ms, b"server finished", self._server_finished_hash)
+        except TLSError as e:
+            self._fail(e)
+            raise
+        self._server_finished_hash = None
+        self._ms = None
+        _keys.destroy(ms)
+        if self._psk_owned and self._psk_key is not None:  # the imported PSK served only the master secret
+            _keys.destroy(self._psk_key)
+            self._psk_key = None
 
     def _fail(self, err):
         self._error = err
@@ -506,6 +534,8 @@ class TLSClientConnection:
         elif state == _WAIT_FINISHED and mtype == _m.FINISHED:
             if len(body) != 12:
                 raise TLSError(DECODE_ERROR, "Finished of %d bytes" % len(body))
+            if self._expected_finished is None:  # the transport did not run pending_work() after our flight
+                self.pending_work()
             diff = 0
             for a, b in zip(body, self._expected_finished):
                 diff |= a ^ b
@@ -524,18 +554,13 @@ class TLSClientConnection:
         transcript_hash = hashlib.sha256(self._transcript).digest()
         ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random,
                                  transcript_hash if self.extended_master_secret else None)
-        try:
-            if self._psk_owned:  # the imported PSK is needed only for the master secret
-                _keys.destroy(self._psk_key)
-                self._psk_key = None
-            self._prot = _keys.record_protection(ms, self.cipher_suite, self.client_random,
-                                                 self.server_random, self.encrypt_then_mac)
-            fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
-            self._transcript += fin
-            self._expected_finished = _keys.verify_data(ms, b"server finished",
-                                                        hashlib.sha256(self._transcript).digest())
-        finally:
-            _keys.destroy(ms)
+        self._ms = ms  # destroyed by pending_work() (or _wipe() on any failure)
+        self._prot = _keys.record_protection(ms, self.cipher_suite, self.client_random,
+                                             self.server_random, self.encrypt_then_mac)
+        fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
+        self._transcript += fin
+        # the server's Finished is computed by pending_work(), after this flight has gone out
+        self._server_finished_hash = hashlib.sha256(self._transcript).digest()
         self._transcript = None
         self._queue(HANDSHAKE, cke)
         self._queue(CHANGE_CIPHER_SPEC, b"\x01")

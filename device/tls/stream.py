@@ -106,6 +106,7 @@ class TLSStream:
         try:
             while not conn.handshake_complete:
                 self._flush()  # the ClientHello, later our second flight: each in one write
+                conn.pending_work()  # (what can wait for the flight: done while the server answers it)
                 self._pump()
                 data = conn.next_data()
                 if data:  # application data right behind the server's Finished

@@ -307,6 +307,49 @@ def _no_memory(*args):
     raise MemoryError("injected")
 
 
+def _server_flights(name):
+    """(ServerHello .. ServerHelloDone, ChangeCipherSpec + Finished + the rest) of a recorded session."""
+    data, i = _server(name), 0
+    while data[i] != 20:  # up to the server's ChangeCipherSpec record
+        i += 5 + ((data[i + 3] << 8) | data[i + 4])
+    return data[:i], data[i:]
+
+
+def _volatile_key_ids():
+    from device.partitions.crypto import keystore
+
+    return set(keystore._volatile)
+
+
+def test_master_secret_and_psk_live_only_until_the_server_finished_is_expected():
+    """pending_work() (run by wrap_socket right after our flight) computes the server Finished we expect
+    and destroys the master secret and the imported PSK; without it, the server's Finished does it."""
+    for explicit in (True, False):
+        before = _volatile_key_ids()
+        c = _client("ccm")
+        first, rest = _server_flights("openssl_ccm")
+        _feed(c, first)
+        assert c._ms is not None and len(_volatile_key_ids() - before) == 4  # PSK, master secret, 2 session keys
+        if explicit:
+            c.pending_work()
+            assert c._ms is None and c._expected_finished is not None
+            c.pending_work()  # idempotent
+        events = _feed(c, rest)
+        assert c.handshake_complete and any(isinstance(e, HandshakeComplete) for e in events)
+        assert _volatile_key_ids() - before == set(_session_keys(c))
+        c.close()
+        assert _volatile_key_ids() == before
+
+
+def test_a_failure_before_the_server_finished_destroys_the_master_secret_too():
+    before = _volatile_key_ids()
+    c = _client("ccm")
+    _feed(c, _server_flights("openssl_ccm")[0])
+    assert len(_volatile_key_ids() - before) == 4
+    _expect("unexpected_message", c, _frame(22, b"\x02\x00\x00\x00"))  # a second ServerHello
+    assert _volatile_key_ids() == before
+
+
 def test_keys_destroyed_when_sealing_fails():
     """A MemoryError (fragmented MicroPython heap) or crypto error while sealing close_notify,
     the fatal alert, or opening a record must not leave the session keys in the partition."""
