@@ -134,6 +134,7 @@ class TLSClientConnection:
     _write_protected = False
     _read_protected = False
     _expected_finished = None
+    _psk_raw = None  # raw PSK bytes until they are imported into the crypto partition
     _ms = None  # the master-secret key, kept from our Finished until the server's is expected (see pending_work)
     _server_finished_hash = None
     _got_ske = False
@@ -158,7 +159,8 @@ class TLSClientConnection:
         if isinstance(psk, int):
             self._psk_key, self._psk_owned = psk, False
         else:
-            self._psk_key, self._psk_owned = _keys.import_psk(psk), True
+            _keys.check_psk(psk)
+            self._psk_key, self._psk_raw, self._psk_owned = None, bytes(psk), True  # imported by pending_work()
         self._state = _START
         self._out = []  # records for the peer (bytes each), joined by data_to_send()
         self._in = bytearray(_IN_START)  # received bytes; the unprocessed ones are _in[_ipos:_iend]
@@ -259,6 +261,7 @@ class TLSClientConnection:
         prot, self._prot = self._prot, None
         psk, self._psk_key = self._psk_key, None
         ms, self._ms = self._ms, None
+        self._psk_raw = None
         self._transcript = None
         try:
             if prot is not None:
@@ -271,12 +274,23 @@ class TLSClientConnection:
                 if self._psk_owned and psk is not None:
                     _keys.destroy(psk)
 
+    def _import_psk(self):
+        try:
+            self._psk_key = _keys.import_psk(self._psk_raw)
+        except TLSError as e:
+            self._fail(e)
+            raise
+        self._psk_raw = None
+
     def pending_work(self):
         """Do the handshake work that can wait until our flight is on the wire: the server Finished we
         expect (a PRF under the master secret), then destroying the master secret and the imported PSK.
 
         A transport calls it right after writing the flight, so the work overlaps the server's round
-        trip (wrap_socket does); otherwise it runs when the server's Finished arrives. Idempotent."""
+        trip (wrap_socket does); otherwise it runs when the server's Finished arrives. Idempotent.
+        After the ClientHello, the same holds for importing a PSK given as raw bytes."""
+        if self._psk_raw is not None and self._error is None:
+            self._import_psk()
         ms = self._ms
         if ms is None or self._error is not None:
             return
@@ -552,6 +566,8 @@ class TLSClientConnection:
         self._transcript += cke
         # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
         transcript_hash = hashlib.sha256(self._transcript).digest()
+        if self._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
+            self._import_psk()
         ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random,
                                  transcript_hash if self.extended_master_secret else None)
         self._ms = ms  # destroyed by pending_work() (or _wipe() on any failure)

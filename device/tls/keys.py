@@ -53,12 +53,21 @@ def _internal(e):
     return TLSError(INTERNAL_ERROR, "crypto partition: %r" % (e,))
 
 
-def import_psk(raw):
-    """Import raw PSK bytes as a volatile DERIVE key usable only for TLS12_PSK_TO_MS; never exportable."""
+def check_psk(raw):
+    """ValueError unless `raw` is a PSK this engine takes (1..64 bytes)."""
     if not 1 <= len(raw) <= 64:
         raise ValueError("PSK must be 1..64 bytes")
+
+
+def import_psk(raw):
+    """Import raw PSK bytes as a volatile DERIVE key usable only for TLS12_PSK_TO_MS; never exportable.
+    A crypto partition failure is a TLSError (internal_error)."""
+    check_psk(raw)
     a = _attributes(_c.PSA_KEY_TYPE_DERIVE, 8 * len(raw), _c.PSA_KEY_USAGE_DERIVE, PSK_TO_MS_ALG)
-    return _c.psa_import_key(a, bytes(raw))
+    try:
+        return _c.psa_import_key(a, bytes(raw))
+    except PSAError as e:
+        raise _internal(e)
 
 
 def destroy(key):
