@@ -35,6 +35,7 @@ from pycose.keys import SymmetricKey
 from pycose.messages import Mac0Message
 
 from device.partitions.attest import token as _tok
+from tools.cbor_item import loads_one
 
 __all__ = ["AttestationError", "verify_token", "decode_token", "check_registry_entry", "format_claims",
            "instance_id_from_iak", "read_key_file"]
@@ -54,7 +55,7 @@ def _parts(token):
     if not isinstance(token, (bytes, bytearray, memoryview)):
         raise AttestationError("token must be bytes")
     try:
-        obj = cbor2.loads(bytes(token))
+        obj = loads_one(bytes(token))
     except Exception as e:  # cbor2 raises several types on malformed input
         raise AttestationError("token is not well-formed CBOR: %s" % e)
     if not isinstance(obj, cbor2.CBORTag):
@@ -70,7 +71,7 @@ def _parts(token):
     if not isinstance(uhdr, Mapping):
         raise AttestationError("COSE_Mac0 unprotected header must be a map")
     try:
-        prot = cbor2.loads(phdr) if phdr else {}
+        prot = loads_one(phdr) if phdr else {}
     except Exception:
         raise AttestationError("protected header is not CBOR")
     if not isinstance(prot, Mapping) or dict(prot) != {1: _tok.COSE_ALG_HMAC_256_256}:
@@ -82,7 +83,7 @@ def _parts(token):
 
 def _claims(payload):
     try:
-        claims = cbor2.loads(payload)
+        claims = loads_one(payload)
     except Exception as e:  # cbor2 raises several types on malformed input
         raise AttestationError("payload is not CBOR: %s" % e)
     if not isinstance(claims, Mapping):

@@ -24,10 +24,9 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-import cbor2
-
 from device.app import protocol as P
 from tools.attestation import AttestationError
+from tools.cbor_item import loads_one
 
 log = logging.getLogger("sensorkit.gateway")
 
@@ -506,7 +505,7 @@ class Gateway:
         n = P.frame_length(self._recv_exact(conn, reader, P.HEADER, deadline))
         payload = self._recv_exact(conn, reader, n, deadline)
         try:
-            msg = cbor2.loads(payload)
+            msg = loads_one(payload)
         except Exception as e:
             raise P.ProtocolError("frame is not one CBOR item: %s" % e) from None
         return P.parse_message(msg)

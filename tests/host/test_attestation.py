@@ -101,6 +101,13 @@ def test_tampered_payload_fails(token):
     _fails(bad, "MAC mismatch")
 
 
+def test_bytes_after_the_token_fail(token):
+    """cbor2.loads ignores trailing bytes; the verifier must not (found by the mutation test below)."""
+    _fails(token + b"\x00", "not well-formed CBOR")
+    with pytest.raises(AttestationError):
+        verify_token(token + token, IAK, challenge=CHALLENGE)
+
+
 def test_wrong_key_fails(token):
     _fails(token, "MAC mismatch", key=os.urandom(32))
 
