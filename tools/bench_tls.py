@@ -38,32 +38,46 @@ def _exe(name):
     return cand if os.path.exists(cand) else shutil.which(name)
 
 
-class OpenSSLServer:
-    def __init__(self, suite):
-        argv = [shutil.which("openssl"), "s_server", "-nocert", "-psk", PSK_HEX, "-psk_identity", IDENTITY,
-                "-tls1_2", "-cipher", CIPHERS[suite], "-accept", "127.0.0.1:0", "-rev"]
+class _Server:
+    """A child process whose output is drained; started once `ready(line)` returns a value (kept as
+    .ready_value), within `timeout` seconds. Stopped by its pid."""
+
+    def __init__(self, argv, ready, what, cwd=None, timeout=20):
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.port = None
+                                     stderr=subprocess.STDOUT, text=True, cwd=cwd)
+        self.ready_value = None
         got = threading.Event()
 
         def drain():
             for line in self.proc.stdout:
-                m = re.match(r"ACCEPT\s.*?(\d+)\s*$", line)
-                if m and self.port is None:
-                    self.port = int(m.group(1))
-                    got.set()
+                if self.ready_value is None:
+                    self.ready_value = ready(line)
+                    if self.ready_value is not None:
+                        got.set()
             got.set()
 
         threading.Thread(target=drain, daemon=True).start()
-        if not got.wait(20) or self.port is None:
+        if not got.wait(timeout) or self.ready_value is None:
             self.stop()
-            raise RuntimeError("openssl s_server did not start")
+            raise RuntimeError("%s did not start" % what)
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(20)
+
+
+def _accept_port(line):
+    m = re.match(r"ACCEPT\s.*?(\d+)\s*$", line)
+    return int(m.group(1)) if m else None
+
+
+class OpenSSLServer(_Server):
+    def __init__(self, suite):
+        argv = [shutil.which("openssl"), "s_server", "-nocert", "-psk", PSK_HEX, "-psk_identity", IDENTITY,
+                "-tls1_2", "-cipher", CIPHERS[suite], "-accept", "127.0.0.1:0", "-rev"]
+        super().__init__(argv, _accept_port, "openssl s_server")
+        self.port = self.ready_value
 
 
 class Relay:
@@ -159,32 +173,16 @@ def free_port():
     return port
 
 
-class SecureImage:
+class SecureImage(_Server):
     """The SPE of a dual-image run: `tls_mp_bench.py secure PORT` on micropython (its own heap, 512k),
     answering one non-secure client through device.psa.mailbox on 127.0.0.1:PORT."""
 
     def __init__(self, tree, heap_k=512):
         self.port = free_port()
-        self.proc = subprocess.Popen([_exe("micropython"), "-X", "heapsize=%dk" % heap_k,
-                                      os.path.join(tree, "tools", "tls_mp_bench.py"), "secure", str(self.port)],
-                                     cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        ready = threading.Event()
-
-        def drain():
-            for line in self.proc.stdout:
-                if line.strip() == "READY":
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        if not ready.wait(30) or self.proc.poll() is not None:
-            self.stop()
-            raise RuntimeError("the secure image did not start")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(20)
+        argv = [_exe("micropython"), "-X", "heapsize=%dk" % heap_k, os.path.join(tree, "tools", "tls_mp_bench.py"),
+                "secure", str(self.port)]
+        super().__init__(argv, lambda line: True if line.strip() == "READY" else None, "the secure image",
+                         cwd=tree, timeout=30)
 
 
 def heap_floor(tree, port, suite, backend, n_rec=100, step=None, world=None):
