@@ -1,12 +1,14 @@
 """Benchmark: psa_call round-trip overhead through the in-process SPM, on MicroPython (and CPython).
 
-    python -m tools.bench_psa [--runs 51] [--calls 1000] [--heapsize 256k]
+    python -m tools.bench_psa [--runs 51] [--calls 1000] [--heapsize 256k] [--source DIR]
 
 Each run times `calls` psa_calls with time.ticks_us and reports µs per call; the figure is the
 median over `runs` (the minimum, printed beside it, shows the machine when quiet). Three shapes:
 a null call (no vectors), a 16-byte echo (one in-vector, one out-vector), and psa_its_get of a
 16-byte asset (the NS wrapper + ITS partition + a file read and its SHA-256 check).
-The MicroPython figures come from the `micropython` command of the test lane.
+The MicroPython figures come from the `micropython` command of the test lane. On MicroPython each
+shape also reports the heap it allocates per call (gc.mem_alloc over 10 calls with the collector
+off). --source DIR measures the device/ tree of another checkout (e.g. `git worktree add /tmp/old REV`).
 """
 
 import argparse
@@ -64,18 +66,26 @@ for name, fn, n in (("null", null, CALLS), ("echo16", echo, CALLS), ("its_get16"
         fn(n)
         res.append(ticks_diff(ticks_us(), t0) / n)
     res.sort()
-    print("RESULT", name, res[len(res) // 2], res[0])
+    alloc = -1
+    if hasattr(gc, "mem_alloc"):  # MicroPython: bytes allocated per call, collector off while counting
+        gc.collect()
+        gc.disable()
+        a = gc.mem_alloc()
+        fn(10)
+        alloc = (gc.mem_alloc() - a) // 10
+        gc.enable()
+    print("RESULT", name, res[len(res) // 2], res[0], alloc)
 """
 
 
-def run(runtime, runs, calls, heapsize):
-    code = BENCH.replace("ROOT", repr(ROOT)).replace("CALLS", str(calls)).replace("RUNS", str(runs))
-    stdout = run_snippet(runtime, code, heapsize, timeout=600, cwd=ROOT)
+def run(runtime, runs, calls, heapsize, root=ROOT):
+    code = BENCH.replace("ROOT", repr(root)).replace("CALLS", str(calls)).replace("RUNS", str(runs))
+    stdout = run_snippet(runtime, code, heapsize, timeout=600, cwd=root)
     results = {}
     for line in stdout.splitlines():
         if line.startswith("RESULT "):
-            _, name, median, best = line.split()
-            results[name] = (float(median), float(best))
+            _, name, median, best, alloc = line.split()
+            results[name] = (float(median), float(best), int(alloc))
     return results
 
 
@@ -86,11 +96,12 @@ SHAPES = (
 )
 
 
-def measure(runs=51, calls=1000, heapsize="256k"):
-    """{"runs", "calls", "heapsize", "micropython": {shape: [median, min]}, "cpython": {...}} in µs per call."""
+def measure(runs=51, calls=1000, heapsize="256k", root=ROOT):
+    """{"runs", "calls", "heapsize", "micropython": {shape: [median, min, bytes]}, "cpython": {...}}: µs per
+    call, and bytes allocated per call on MicroPython (-1 on CPython)."""
     return {"runs": runs, "calls": calls, "heapsize": heapsize,
-            "micropython": {k: list(v) for k, v in run("micropython", runs, calls, heapsize).items()},
-            "cpython": {k: list(v) for k, v in run("cpython", runs, calls, heapsize).items()}}
+            "micropython": {k: list(v) for k, v in run("micropython", runs, calls, heapsize, root).items()},
+            "cpython": {k: list(v) for k, v in run("cpython", runs, calls, heapsize, root).items()}}
 
 
 def markdown(d):
@@ -100,12 +111,15 @@ def markdown(d):
         "the test lane (`-X heapsize=%s`) and, for comparison, CPython. The minimum column shows what a quiet run "
         "achieves. No board figures (unmeasured)." % (d["runs"], d["calls"], d["calls"] // 10, d["heapsize"]),
         "",
-        "| shape | MicroPython median | MicroPython min | CPython median | CPython min | MicroPython / CPython (medians) |",
-        "|---|---|---|---|---|---|",
+        "| shape | MicroPython median | MicroPython min | CPython median | CPython min | MicroPython / CPython"
+        " (medians) | MicroPython heap allocated per call |",
+        "|---|---|---|---|---|---|---|",
     ]
     for key, title in SHAPES:
         mp, cp = d["micropython"][key], d["cpython"][key]
-        lines.append("| %s | %.1f | %.1f | %.1f | %.1f | %.1fx |" % (title, mp[0], mp[1], cp[0], cp[1], mp[0] / cp[0]))
+        alloc = "%d B" % mp[2] if len(mp) > 2 else "not measured"
+        lines.append("| %s | %.1f | %.1f | %.1f | %.1f | %.1fx | %s |"
+                     % (title, mp[0], mp[1], cp[0], cp[1], mp[0] / cp[0], alloc))
     return "\n".join(lines)
 
 
@@ -123,8 +137,9 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=51)
     p.add_argument("--calls", type=int, default=1000)
     p.add_argument("--heapsize", default="256k")
+    p.add_argument("--source", default=ROOT, help="folder holding the device/ tree to measure")
     a = p.parse_args(argv)
-    print(markdown(measure(a.runs, a.calls, a.heapsize)))
+    print(markdown(measure(a.runs, a.calls, a.heapsize, os.path.abspath(a.source))))
     return 0
 
 

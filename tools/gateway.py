@@ -12,7 +12,6 @@ new readings off durably (JSON-lines sink: append + flush + fsync; MQTT: QoS 1 P
 and only then acks. Any failure costs that one connection, with a logged reason.
 """
 
-import argparse
 import base64
 import collections.abc
 import json

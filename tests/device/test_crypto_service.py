@@ -6,7 +6,6 @@ from device import psa
 from device.psa import crypto as C
 from device.partitions import crypto as crypto_partition
 from device.partitions.crypto import aes, ccm, tls12
-from device.partitions.crypto.hmac_sha256 import hmac_sha256
 from tests.device import crypto_fixtures as cf
 
 H = bytes.fromhex

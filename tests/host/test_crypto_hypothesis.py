@@ -7,7 +7,6 @@ so it checks our adapter, not aesio itself), and through the crypto partition vi
 
 import hashlib
 import hmac
-import types
 
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck

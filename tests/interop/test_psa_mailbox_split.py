@@ -4,8 +4,6 @@ that runs the TLS engine against a real openssl s_server."""
 
 import os
 import socket
-import subprocess
-import threading
 
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
@@ -14,41 +12,19 @@ from device.psa import crypto as C
 from device.psa.mailbox import MailboxClient
 from tests import micropython_lane as lane
 from tests.interop import peers
+from tools.bench_tls import SecureImage
 
 BENCH = os.path.join(peers.ROOT, "tools", "tls_mp_bench.py")
 
 
-class SecureImage:
-    """`tls_mp_bench.py secure PORT` on micropython: one mailbox client, then it exits."""
-
-    def __init__(self):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.proc = subprocess.Popen([lane.micropython(), "-X", "heapsize=512k", BENCH, "secure", str(self.port)],
-                                     cwd=peers.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        ready = threading.Event()
-        self.output = []
-
-        def drain():
-            for line in self.proc.stdout:
-                self.output.append(line)
-                if line.strip() == "READY":
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=drain, daemon=True).start()
-        assert ready.wait(peers.WAIT) and self.proc.poll() is None, "secure image did not start: %r" % self.output
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=peers.WAIT)
+def _secure_image():
+    """`tools/tls_mp_bench.py secure PORT` on micropython, from this checkout's sources (the bench's SPE)."""
+    lane.micropython()  # fails the test loudly, with the install hint, when the command is missing
+    return SecureImage(peers.ROOT)
 
 
 def test_cpython_ns_side_uses_a_micropython_secure_world():
-    spe = SecureImage()
+    spe = _secure_image()
     sock = socket.create_connection(("127.0.0.1", spe.port), timeout=peers.WAIT)
     prev = psa.set_backend(MailboxClient(sock))
     try:
@@ -72,13 +48,13 @@ def test_cpython_ns_side_uses_a_micropython_secure_world():
 
 
 def test_tls_engine_in_a_small_ns_heap_with_the_secure_world_elsewhere():
-    spe = SecureImage()
+    spe = _secure_image()
     try:
         with peers.openssl("ccm", identity="bench-device") as server:
             r = lane.run([BENCH, "floor", "127.0.0.1", str(server.port), "bench-device", peers.PSK_HEX, "ccm",
                           "engine", "20", "mailbox:%d" % spe.port], timeout=120, heapsize="160k")
         assert r.returncode == 0 and r.stdout.strip().endswith("OK"), (r.stdout, r.stderr)
         spe.proc.wait(timeout=peers.WAIT)  # the NS side closed the mailbox: the secure image ends
-        assert spe.proc.returncode == 0, spe.output
+        assert spe.proc.returncode == 0
     finally:
         spe.stop()
