@@ -4,6 +4,7 @@
     sensorkit deploy --board pico_w --port /dev/ttyACM0 --dry-run      # print the mpremote command
     sensorkit deploy --board feather_esp32s3 --port /media/$USER/CIRCUITPY
     sensorkit deploy --board sim --stage build/sim --mpy                 # only build the tree
+    sensorkit deploy --board pico_w --port /dev/ttyACM0 --romfs          # library in the ROMFS partition
 
 How it works: the board's tree is first *staged* in a folder exactly as it will sit on the board
 (``lib/device/...``, ``lib/sensors/...`` — ``/lib`` is on ``sys.path`` of every MicroPython port —
@@ -16,10 +17,20 @@ MicroPython boards are written with one chained ``mpremote`` command; ``mpremote
 SHA-256 hashes and skips unchanged files ("Up to date"). CircuitPython boards mount as a USB drive
 (``--port`` is the CIRCUITPY mount point): files are copied there, skipping unchanged ones;
 CircuitPython's .mpy format differs from MicroPython's, so ``--mpy`` is refused for them.
+
+``--romfs`` (MicroPython >= 1.25 firmware built with ``MICROPY_VFS_ROM``): the compiled library goes
+into a ROMFS image instead (staged under ``romfs/lib/...``, image ``romfs.img``), written to the
+board's ROM partition by ``mpremote romfs deploy``; the board mounts it at ``/rom`` and puts
+``/rom/lib`` on ``sys.path`` ahead of ``/lib``. Imports from a ROMFS run the .mpy bytecode in place
+(memory-mapped flash) instead of copying it into the heap: about half the heap the library's code
+takes otherwise (docs/benchmarks.md, TLS section). ``board.py`` and ``main.py`` still go to the
+filesystem.
 """
 
 import ast
+import contextlib
 import hashlib
+import io
 import os
 import shlex
 import shutil
@@ -30,6 +41,8 @@ from tools.executables import find_executable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBRARY_TREES = ("device", "sensors")
+ROMFS_DIR = "romfs"  # stage folder whose contents become the ROMFS image (mounted at /rom on the board)
+ROMFS_IMAGE = "romfs.img"
 
 
 def boards():
@@ -67,15 +80,18 @@ def library_files():
     return out
 
 
-def stage(board, dest, mpy=False):
-    """Build the board's tree in `dest`; returns the board-relative paths written, in copy order."""
+def stage(board, dest, mpy=False, romfs=False):
+    """Build the board's tree in `dest`; returns the board-relative paths written, in copy order.
+    romfs=True (implies mpy): the library is staged under romfs/lib/ and packed into romfs.img;
+    the returned paths are then only the files that go to the filesystem (board.py, main.py)."""
     runtime = board_runtime(board)
-    if mpy and runtime == "circuitpython":
-        raise SystemExit("sensorkit deploy: --mpy is for MicroPython; CircuitPython needs its own mpy-cross")
+    if (mpy or romfs) and runtime == "circuitpython":
+        raise SystemExit("sensorkit deploy: --mpy/--romfs are for MicroPython; CircuitPython needs its own mpy-cross")
+    mpy = mpy or romfs
     written = []
     cross = _mpy_cross() if mpy else None
     for rel in library_files():
-        target = "lib/" + (rel[:-3] + ".mpy" if mpy else rel)
+        target = (ROMFS_DIR + "/" if romfs else "") + "lib/" + (rel[:-3] + ".mpy" if mpy else rel)
         out = os.path.join(dest, target)
         os.makedirs(os.path.dirname(out), exist_ok=True)
         if mpy:
@@ -84,7 +100,11 @@ def stage(board, dest, mpy=False):
                 raise SystemExit("sensorkit deploy: mpy-cross failed on %s: %s" % (rel, r.stderr.strip()))
         else:
             shutil.copyfile(os.path.join(ROOT, rel), out)
-        written.append(target)
+        if not romfs:
+            written.append(target)
+    if romfs:
+        with open(os.path.join(dest, ROMFS_IMAGE), "wb") as f:
+            f.write(romfs_image(os.path.join(dest, ROMFS_DIR)))
     # CircuitPython: its built-in `board` module hides a user board.py, and it runs code.py.
     names = {"board.py": "sensorkit_board.py", "main.py": "code.py"} if runtime == "circuitpython" else {}
     for fn in ("board.py", "main.py"):
@@ -94,15 +114,31 @@ def stage(board, dest, mpy=False):
     return written
 
 
-def mpremote_command(port, stage_dir, files, mpremote="mpremote"):
-    """One chained mpremote invocation: make the folders, then copy each file (hash-checked)."""
+def romfs_image(src_dir):
+    """The ROMFS image (bytes) of src_dir's tree, files as they are (already .mpy): the image
+    `mpremote romfs build` makes, built by mpremote's own writer."""
+    from mpremote.romfs import make_romfs
+
+    with contextlib.redirect_stdout(io.StringIO()):  # (it prints the tree it packs)
+        return make_romfs(src_dir, mpy_cross=False)
+
+
+def mpremote_command(port, stage_dir, files, mpremote="mpremote", romfs=False):
+    """One chained mpremote invocation: (romfs: write the ROMFS partition,) make the folders, then
+    copy each file (hash-checked)."""
     dirs = sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
     # every prefix of every folder, parents first
     all_dirs = sorted({"/".join(d.split("/")[: i + 1]) for d in dirs for i in range(d.count("/") + 1)})
     mk = "import os\nfor d in %r:\n try: os.mkdir(d)\n except OSError: pass" % (all_dirs,)
-    cmd = [mpremote, "connect", port, "exec", mk]
-    for f in files:
-        cmd += ["+", "fs", "cp", os.path.join(stage_dir, f), ":" + f]
+    steps = []
+    if romfs:  # the image's tree is all .mpy already: --no-mpy packs it as it is
+        steps.append(["romfs", "--no-mpy", "deploy", os.path.join(stage_dir, ROMFS_DIR)])
+    if all_dirs:
+        steps.append(["exec", mk])
+    steps += [["fs", "cp", os.path.join(stage_dir, f), ":" + f] for f in files]
+    cmd = [mpremote, "connect", port]
+    for i, step in enumerate(steps):
+        cmd += (["+"] if i else []) + step
     return cmd
 
 
@@ -144,6 +180,9 @@ def add_parser(sub):
     p.add_argument("--board", required=True, help="board folder under boards/ (%s)" % ", ".join(boards()))
     p.add_argument("--port", help="serial port (MicroPython) or CIRCUITPY mount point (CircuitPython)")
     p.add_argument("--mpy", action="store_true", help="compile the library with mpy-cross (.mpy v6.3)")
+    p.add_argument("--romfs", action="store_true",
+                   help="put the compiled library in the board's ROMFS partition (run in place from flash; "
+                        "MicroPython >= 1.25 built with ROMFS)")
     p.add_argument("--dry-run", action="store_true", help="print the exact mpremote command, copy nothing")
     p.add_argument("--stage", metavar="DIR", help="build the board's tree in DIR and keep it")
     p.add_argument("--mpremote", default="mpremote", help="mpremote executable (default: %(default)s)")
@@ -159,8 +198,11 @@ def run(args):
         return 2
     stage_dir = args.stage or tempfile.mkdtemp(prefix="sensorkit-deploy-")
     try:
-        files = stage(args.board, stage_dir, mpy=args.mpy)
+        files = stage(args.board, stage_dir, mpy=args.mpy, romfs=args.romfs)
         print("staged %d files for %s in %s" % (len(files), args.board, stage_dir))
+        if args.romfs:
+            print("ROMFS image %s: %d bytes" % (os.path.join(stage_dir, ROMFS_IMAGE),
+                                                os.path.getsize(os.path.join(stage_dir, ROMFS_IMAGE))))
         if not args.port:
             return 0
         runtime = board_runtime(args.board)
@@ -174,7 +216,7 @@ def run(args):
         if runtime != "micropython":
             print("sensorkit deploy: board %s runs on the host (%s); use --stage" % (args.board, runtime))
             return 2
-        cmd = mpremote_command(args.port, stage_dir, files, mpremote=args.mpremote)
+        cmd = mpremote_command(args.port, stage_dir, files, mpremote=args.mpremote, romfs=args.romfs)
         if args.dry_run:
             print(shlex.join(cmd))
             return 0
