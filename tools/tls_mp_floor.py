@@ -21,6 +21,7 @@ import sys
 from device.tls import wrap_socket
 
 RECORD = b"r" * 63 + b"\n"
+_RBUF = bytearray(1024)  # the application's receive buffer, allocated up front as an application would
 
 
 def run(args):
@@ -44,7 +45,7 @@ def run(args):
     n = int(n_rec)
     for _ in range(n):
         t.write(RECORD)
-    buf = bytearray(1024)
+    buf = _RBUF
     want, got = n * len(RECORD), 0
     while got < want:  # never ask for more than is still due: MicroPython's native readinto fills the buffer
         k = t.readinto(buf, min(len(buf), want - got))
