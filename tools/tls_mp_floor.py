@@ -1,13 +1,16 @@
 """The heap-floor run of `python -m tools.bench_tls`, alone: small, so that it can be loaded from .mpy.
 
     micropython -X heapsize=N -m tools.tls_mp_floor HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS [WORLD]
+                [gc_threshold=BYTES]
 
 (cwd: a tree made by tools.bench_tls.compile_tree, where this module is tools/tls_mp_floor.mpy.) One
 handshake + N_RECORDS echoed 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
 -rev`, read with readinto() into one reused 1 KB buffer), then close; prints "OK". WORLD: none = the default
 secure world in this process; "tls-only" = a secure world of just the ITS and crypto partitions;
 "mailbox:PORT" = no secure world here at all, every PSA call goes through device.psa.mailbox to the one
-`tools/tls_mp_bench.py secure PORT` serves on 127.0.0.1:PORT (TF-M's dual-core split).
+`tools/tls_mp_bench.py secure PORT` serves on 127.0.0.1:PORT (TF-M's dual-core split). gc_threshold=BYTES:
+the application first calls gc.threshold(BYTES), MicroPython's knob for collecting garbage every BYTES
+allocated instead of only when the heap is full (less fragmentation; an explaining row of the bench).
 
 The heap floor is meant to measure the library, loaded from .mpy. tools/tls_mp_bench.py (every bench mode,
 ~280 lines) compiled from source puts the compiler's parse tree and its code objects in the measured heap;
@@ -26,7 +29,14 @@ _RBUF = bytearray(1024)  # the application's receive buffer, allocated up front 
 
 def run(args):
     host, port, identity, psk_hex, suite, backend, n_rec = args[:7]
-    world = args[7] if len(args) > 7 else ""
+    world = ""
+    for a in args[7:]:
+        if a.startswith("gc_threshold="):
+            import gc
+
+            gc.threshold(int(a[13:]))
+        else:
+            world = a
     if world == "tls-only":  # a secure world with just what TLS needs
         from device.psa import spm
 
