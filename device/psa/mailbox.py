@@ -68,10 +68,11 @@ def io(stream):
 
 
 def _read_exact(read_into, buf, n):
-    mv = memoryview(buf)
+    """Fill buf[:n] from the stream (buf: a bytearray, or a memoryview of exactly n bytes, read into as is)."""
+    mv = buf if buf.__class__ is memoryview and len(buf) == n else memoryview(buf)[:n]
     got = 0
     while got < n:
-        k = read_into(mv[got:n])
+        k = read_into(mv if got == 0 else mv[got:])
         if not k:
             raise OSError("stream closed after %d of %d bytes" % (got, n))
         got += k
@@ -101,23 +102,25 @@ class MailboxClient:
     """A device.psa backend that sends every client call to a secure world across `stream`.
 
     A psa_call allocates (almost) nothing: the request frame is built in one buffer and the reply read
-    into another, both allocated here once (`bufsize` bytes each; a larger frame, e.g. a 16 KB record,
-    gets a buffer of its own for that call). A non-secure image makes hundreds of calls per TLS
-    connection, and garbage made between its long-lived objects is what fragments a small heap.
-    NS code makes one call at a time, so one pair of buffers serves every call."""
+    into another (`bufsize` bytes each to start with; each grows to the largest frame seen, e.g. once
+    for a 16 KB record). A non-secure image makes hundreds of calls per TLS connection, and garbage made
+    between its long-lived objects is what fragments a small heap. NS code makes one call at a time,
+    so one pair of buffers serves every call."""
 
     def __init__(self, stream, bufsize=256):
         self._read_into, self._sendall = io(stream)
         self._head = bytearray(2)
         self._head_mv = memoryview(self._head)
         self._req = bytearray(bufsize)
+        self._req_mv = memoryview(self._req)
         self._reply = bytearray(bufsize)
         self._reply_mv = memoryview(self._reply)
         self._broken = False
 
-    def _transact(self, frame_data):
+    def _transact(self, frame_data, limit=5):
         """Send one whole frame (length prefix included); returns the reply body (a memoryview of the
-        reply buffer, valid until the next call)."""
+        reply buffer, valid until the next call). A reply longer than `limit` (what the request can get
+        back) breaks the mailbox before its body is read."""
         if self._broken:
             raise OSError("mailbox broken by an earlier failure")
         try:
@@ -130,7 +133,12 @@ class MailboxClient:
             if k == 1:
                 _read_exact(read_into, self._head_mv[1:2], 1)
             n = head[0] | (head[1] << 8)
-            reply = self._reply_mv[:n] if n <= len(self._reply) else memoryview(bytearray(n))
+            if n > limit:
+                raise OSError("reply of %d bytes > %d" % (n, limit))
+            if n > len(self._reply):  # grows to the largest reply seen
+                self._reply = bytearray(n)
+                self._reply_mv = memoryview(self._reply)
+            reply = self._reply_mv[:n]
             _read_exact(read_into, reply, n)
         except OSError:
             self._broken = True  # a half-sent or half-read frame: the stream is out of step for good
@@ -170,6 +178,7 @@ class MailboxClient:
         if n_in + n_out > psa.PSA_MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
         size = 2 + CALL_HEAD_SIZE + 2 * (n_in + n_out)  # the frame: length prefix, head, vector sizes, data
+        limit = 5 + 2 * n_out  # the longest reply: status, n_out, lengths, every out-vector full
         for v in in_vec:
             if not isinstance(v, (bytes, bytearray, memoryview)):
                 raise PSAProgrammerError("psa_call: in-vector is not bytes-like")
@@ -181,9 +190,13 @@ class MailboxClient:
                 raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec within their buffer")
             if o.len > MAX_FRAME:
                 raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (o.len, MAX_FRAME))
+            limit += o.len
         if size - 2 > MAX_FRAME:
             raise PSAProgrammerError("mailbox frame of %d bytes > %d" % (size - 2, MAX_FRAME))
-        buf = self._req if size <= len(self._req) else bytearray(size)
+        if size > len(self._req):  # grows to the largest request seen, as the engine's record buffers do
+            self._req = bytearray(size)
+            self._req_mv = memoryview(self._req)
+        buf = self._req
         struct.pack_into(_CALL_FRAME_HEAD, buf, 0, size - 2, MAILBOX_PSA_CALL, handle, type, n_in, n_out)
         off = 2 + CALL_HEAD_SIZE
         for v in in_vec:
@@ -199,7 +212,7 @@ class MailboxClient:
             buf[off:off + len(v)] = v
             off += len(v)
         try:
-            reply = self._transact(memoryview(buf)[:size] if size < len(buf) else buf)
+            reply = self._transact(self._req_mv[:size], limit)
         except OSError:
             return _COMMUNICATION_FAILURE
         status = self._status(reply)
