@@ -79,3 +79,43 @@ def test_alert_table():
     assert alerts.alert_name(-1) == "alert_-1" and alerts.alert_name(1000) == "alert_1000"
     e = alerts.TLSError(alerts.BAD_RECORD_MAC, "x")
     assert e.alert == "bad_record_mac" and e.code == 20 and str(e) == "sent alert bad_record_mac: x"
+
+
+# the PSA status codes of TF-M's interface/include/psa/error.h
+STATUSES = (
+    ("PSA_SUCCESS", 0), ("PSA_ERROR_PROGRAMMER_ERROR", -129), ("PSA_ERROR_CONNECTION_REFUSED", -130),
+    ("PSA_ERROR_CONNECTION_BUSY", -131), ("PSA_ERROR_GENERIC_ERROR", -132), ("PSA_ERROR_NOT_PERMITTED", -133),
+    ("PSA_ERROR_NOT_SUPPORTED", -134), ("PSA_ERROR_INVALID_ARGUMENT", -135), ("PSA_ERROR_INVALID_HANDLE", -136),
+    ("PSA_ERROR_BAD_STATE", -137), ("PSA_ERROR_BUFFER_TOO_SMALL", -138), ("PSA_ERROR_ALREADY_EXISTS", -139),
+    ("PSA_ERROR_DOES_NOT_EXIST", -140), ("PSA_ERROR_INSUFFICIENT_MEMORY", -141),
+    ("PSA_ERROR_INSUFFICIENT_STORAGE", -142), ("PSA_ERROR_INSUFFICIENT_DATA", -143),
+    ("PSA_ERROR_SERVICE_FAILURE", -144), ("PSA_ERROR_COMMUNICATION_FAILURE", -145),
+    ("PSA_ERROR_STORAGE_FAILURE", -146), ("PSA_ERROR_HARDWARE_FAILURE", -147),
+    ("PSA_ERROR_INSUFFICIENT_ENTROPY", -148), ("PSA_ERROR_INVALID_SIGNATURE", -149),
+    ("PSA_ERROR_INVALID_PADDING", -150), ("PSA_ERROR_CORRUPTION_DETECTED", -151),
+    ("PSA_ERROR_DATA_CORRUPT", -152), ("PSA_ERROR_DATA_INVALID", -153),
+)
+
+
+def test_every_psa_status_is_there_by_name_and_by_number():
+    from device import psa
+    from device.psa import PSA_ERROR_DATA_CORRUPT  # through the package's __getattr__
+
+    assert PSA_ERROR_DATA_CORRUPT == -152
+    for name, value in STATUSES:
+        assert getattr(psa, name) == value, name
+        assert psa.status_name(value) == name
+    for odd in (-128, -154, 1, 255, None, "x"):
+        assert psa.status_name(odd) == str(odd)
+    for name in ("PSA_ERROR_NO_SUCH", "no_such_module", "_private"):
+        try:
+            getattr(psa, name)
+            assert False, name
+        except AttributeError:
+            pass
+
+
+def test_submodules_still_import_from_the_package():
+    from device.psa import its, service  # (MicroPython asks the package's __getattr__ first)
+
+    assert its.psa_its_get and service.psa_read
