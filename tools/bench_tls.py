@@ -9,7 +9,9 @@ compiled to .mpy (what a board runs), in one run, side by side:
   and the engine's CCM (TF-M Profile Small's suite; native has none);
 - throughput of 64-byte application records (write N, read the N echoes), engine vs native;
 - heap floor: the smallest `micropython -X heapsize=` at which handshake + 100 echoed records
-  succeed, code loaded from .mpy (secure world included: SPM, crypto partition, ITS);
+  succeed, code loaded from .mpy, driver included (tools/tls_mp_floor.py, also from .mpy): with the
+  secure world in the same heap (SPM, crypto partition, ITS ...) and, as on a TF-M dual-core board,
+  without it (the non-secure image; PSA calls through device.psa.mailbox to a second process);
 - wire bytes per handshake and per 64-byte record, counted by a relay on the loopback.
 `sensorkit bench tls --write docs/benchmarks.md` puts the results in docs/benchmarks.md (this module's
 `section()` is the `tls` entry of tools/bench.py's registry).
