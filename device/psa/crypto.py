@@ -134,8 +134,24 @@ def _call(func, in_vecs=(), out_vecs=(), key=0, alg=0, op=0, step=0):
         raise _psa.PSAError(status)
 
 
+# The results of the other calls (key ids, attributes, a PRF output of up to 48 bytes, hashes) land in one
+# reused out-vector over one buffer, read out (_got, _u32) before the wrapper returns: a TLS handshake
+# makes ~25 such calls, and a fresh bytearray + psa_outvec per call was garbage that fragments a small
+# heap. NS code makes one call at a time (as the AEAD block below also relies on).
+_RESULT_MAX = const(48)
+_result = bytearray(_RESULT_MAX)
+_result_ov = None  # the out-vector over _result (created on first use)
+
+
 def _out(n):
-    return _psa.psa_outvec(bytearray(n), n)
+    global _result_ov
+    if n > _RESULT_MAX:
+        return _psa.psa_outvec(bytearray(n), n)
+    o = _result_ov
+    if o is None:
+        o = _result_ov = _psa.psa_outvec(_result, n)
+    o.len = n
+    return o
 
 
 def _got(out):
@@ -145,7 +161,8 @@ def _got(out):
 def _u32(out):
     if out.len != 4:
         raise _psa.PSAError(_psa.PSA_ERROR_COMMUNICATION_FAILURE)
-    return int.from_bytes(out.base, "little")
+    b = out.base
+    return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)  # (little-endian; the buffer may be longer)
 
 
 # --- key management (the rest is in crypto_more) -----------------------------------------------------
