@@ -30,48 +30,39 @@ PSA_CALL_TYPE_MAX = 0x7FFF  # INT16_MAX: call types are 0..INT16_MAX
 
 # --- status codes (TF-M interface/include/psa/error.h, PSA Certified status codes) ---
 PSA_SUCCESS = 0
-# The error statuses are -129, -130 ... -153, in this order. They are one string here rather than 25
-# module globals (a name and a value each cost ~1 KB of a small non-secure heap); each one is still
-# psa.PSA_ERROR_<X> and importable by name, through the module __getattr__ below, which copies it into
-# the module on first use. The two this package uses itself are plain globals.
-_ERRORS = (
-    "PROGRAMMER_ERROR CONNECTION_REFUSED CONNECTION_BUSY GENERIC_ERROR NOT_PERMITTED NOT_SUPPORTED"
-    " INVALID_ARGUMENT INVALID_HANDLE BAD_STATE BUFFER_TOO_SMALL ALREADY_EXISTS DOES_NOT_EXIST"
-    " INSUFFICIENT_MEMORY INSUFFICIENT_STORAGE INSUFFICIENT_DATA SERVICE_FAILURE COMMUNICATION_FAILURE"
-    " STORAGE_FAILURE HARDWARE_FAILURE INSUFFICIENT_ENTROPY INVALID_SIGNATURE INVALID_PADDING"
-    " CORRUPTION_DETECTED DATA_CORRUPT DATA_INVALID"
-)
-_ERROR_FIRST = -129  # PSA_ERROR_PROGRAMMER_ERROR; each next name is one less
-_ERROR_LAST = -153  # PSA_ERROR_DATA_INVALID
 PSA_ERROR_PROGRAMMER_ERROR = -129
+PSA_ERROR_CONNECTION_REFUSED = -130
+PSA_ERROR_CONNECTION_BUSY = -131
+PSA_ERROR_GENERIC_ERROR = -132
+PSA_ERROR_NOT_PERMITTED = -133
+PSA_ERROR_NOT_SUPPORTED = -134
+PSA_ERROR_INVALID_ARGUMENT = -135
+PSA_ERROR_INVALID_HANDLE = -136
+PSA_ERROR_BAD_STATE = -137
+PSA_ERROR_BUFFER_TOO_SMALL = -138
+PSA_ERROR_ALREADY_EXISTS = -139
+PSA_ERROR_DOES_NOT_EXIST = -140
+PSA_ERROR_INSUFFICIENT_MEMORY = -141
+PSA_ERROR_INSUFFICIENT_STORAGE = -142
+PSA_ERROR_INSUFFICIENT_DATA = -143
+PSA_ERROR_SERVICE_FAILURE = -144
 PSA_ERROR_COMMUNICATION_FAILURE = -145
-
-
-def __getattr__(name):
-    if name[:10] == "PSA_ERROR_":  # PSA_ERROR_<X>: its status, kept in the module from now on
-        names = _ERRORS.split()
-        x = name[10:]
-        if x in names:
-            value = globals()[name] = _ERROR_FIRST - names.index(x)
-            return value
-    elif name[:1] != "_":
-        # MicroPython's `from device.psa import its` asks the package for `its` before importing the
-        # submodule (and stops at this function's AttributeError): import it here, as the statement would
-        try:
-            __import__("device.psa." + name)
-        except ImportError:
-            pass
-        else:
-            return globals()[name]
-    raise AttributeError(name)
+PSA_ERROR_STORAGE_FAILURE = -146
+PSA_ERROR_HARDWARE_FAILURE = -147
+PSA_ERROR_INSUFFICIENT_ENTROPY = -148
+PSA_ERROR_INVALID_SIGNATURE = -149
+PSA_ERROR_INVALID_PADDING = -150
+PSA_ERROR_CORRUPTION_DETECTED = -151
+PSA_ERROR_DATA_CORRUPT = -152
+PSA_ERROR_DATA_INVALID = -153
 
 
 def status_name(status):
     """'PSA_ERROR_DOES_NOT_EXIST' for -140; the number as text when unknown."""
-    if status == PSA_SUCCESS:
-        return "PSA_SUCCESS"
-    if status.__class__ is int and _ERROR_LAST <= status <= _ERROR_FIRST:
-        return "PSA_ERROR_" + _ERRORS.split()[_ERROR_FIRST - status]
+    g = globals()
+    for k in g:
+        if (k == "PSA_SUCCESS" or k.startswith("PSA_ERROR_")) and g[k] == status:
+            return k
     return str(status)
 
 
