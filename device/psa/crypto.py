@@ -74,23 +74,21 @@ PSA_AEAD_TAG_MAX_SIZE = const(16)
 # --- the service and its wire format ---------------------------------------------------------------
 TFM_CRYPTO_HANDLE = const(0x40000100)  # stateless handle: (1 << 30) | (version << 8) | (index 1 - 1)
 
-# function ids carried in the header (TF-M calls them TFM_CRYPTO_*_SID). Every TFM_CRYPTO_* name is public
-# in crypto_more; the ones used here are private copies (folded into the code: no name in the heap), but
-# for the AEAD pair, which the AEAD block uses by their public names.
-_IMPORT_KEY = const(0x0101)
-_DESTROY_KEY = const(0x0102)
+# function ids carried in the header (TF-M calls them TFM_CRYPTO_*_SID); the others are in crypto_more
+TFM_CRYPTO_IMPORT_KEY = const(0x0101)
+TFM_CRYPTO_DESTROY_KEY = const(0x0102)
 TFM_CRYPTO_AEAD_ENCRYPT = const(0x0501)
 TFM_CRYPTO_AEAD_DECRYPT = const(0x0502)
-_KDF_SETUP = const(0x0701)
-_KDF_INPUT_BYTES = const(0x0702)
-_KDF_INPUT_KEY = const(0x0703)
-_KDF_OUTPUT_BYTES = const(0x0704)
-_KDF_OUTPUT_KEY = const(0x0705)
-_KDF_ABORT = const(0x0706)
+TFM_CRYPTO_KEY_DERIVATION_SETUP = const(0x0701)
+TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES = const(0x0702)
+TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY = const(0x0703)
+TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES = const(0x0704)
+TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY = const(0x0705)
+TFM_CRYPTO_KEY_DERIVATION_ABORT = const(0x0706)
 
 HEADER_FORMAT = "<HHIII"  # function id, step/nonce length, key id, alg, operation handle
 ATTRIBUTES_FORMAT = "<HHIIII"  # type, bits, usage, alg, lifetime, id
-_ATTRIBUTES_SIZE = const(20)  # ATTRIBUTES_SIZE (public in crypto_more)
+ATTRIBUTES_SIZE = const(20)
 
 
 class KeyAttributes:
@@ -110,8 +108,8 @@ class KeyAttributes:
 
     @classmethod
     def unpack(cls, data):
-        if len(data) != _ATTRIBUTES_SIZE:
-            raise ValueError("key attributes must be %d bytes" % _ATTRIBUTES_SIZE)
+        if len(data) != ATTRIBUTES_SIZE:
+            raise ValueError("key attributes must be %d bytes" % ATTRIBUTES_SIZE)
         t, b, u, a, l, i = struct.unpack(ATTRIBUTES_FORMAT, data)
         return cls(t, b, u, a, l, i)
 
@@ -169,12 +167,12 @@ def _u32(out):
 def psa_import_key(attributes, data):
     """Import `data` as a key; returns its key id."""
     o = _out(4)
-    _call(_IMPORT_KEY, (attributes.pack(), data), (o,))
+    _call(TFM_CRYPTO_IMPORT_KEY, (attributes.pack(), data), (o,))
     return _u32(o)
 
 
 def psa_destroy_key(key):
-    _call(_DESTROY_KEY, (), (), key)
+    _call(TFM_CRYPTO_DESTROY_KEY, (), (), key)
 
 
 # --- AEAD ------------------------------------------------------------------------------------------
@@ -270,16 +268,16 @@ class KeyDerivationOperation:
 
 def psa_key_derivation_setup(alg):
     o = _out(4)
-    _call(_KDF_SETUP, (), (o,), 0, alg)
+    _call(TFM_CRYPTO_KEY_DERIVATION_SETUP, (), (o,), 0, alg)
     return KeyDerivationOperation(_u32(o), alg)
 
 
 def psa_key_derivation_input_bytes(operation, step, data):
-    _call(_KDF_INPUT_BYTES, (data,), (), 0, 0, operation.handle, step)
+    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES, (data,), (), 0, 0, operation.handle, step)
 
 
 def psa_key_derivation_input_key(operation, step, key):
-    _call(_KDF_INPUT_KEY, (), (), key, 0, operation.handle, step)
+    _call(TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY, (), (), key, 0, operation.handle, step)
 
 
 def psa_key_derivation_output_bytes(operation, n):
@@ -288,21 +286,21 @@ def psa_key_derivation_output_bytes(operation, n):
             return b""
         raise ValueError("negative length")
     o = _out(n)
-    _call(_KDF_OUTPUT_BYTES, (), (o,), 0, 0, operation.handle)
+    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES, (), (o,), 0, 0, operation.handle)
     return _got(o)
 
 
 def psa_key_derivation_output_key(attributes, operation):
     """A new key of attributes.bits from the derivation stream; returns its key id."""
     o = _out(4)
-    _call(_KDF_OUTPUT_KEY, (attributes.pack(),), (o,), 0, 0, operation.handle)
+    _call(TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY, (attributes.pack(),), (o,), 0, 0, operation.handle)
     return _u32(o)
 
 
 def psa_key_derivation_abort(operation):
     if operation.handle:
         h, operation.handle = operation.handle, 0
-        _call(_KDF_ABORT, (), (), 0, 0, h)
+        _call(TFM_CRYPTO_KEY_DERIVATION_ABORT, (), (), 0, 0, h)
 
 
 def __getattr__(name):

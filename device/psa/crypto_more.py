@@ -9,6 +9,7 @@ TLS client that never hashes or exports keeps this code out of its heap. Same wi
 
 from device.compat import const
 from device.psa.crypto import (
+    ATTRIBUTES_SIZE,
     KeyAttributes,
     PSA_ALG_AEAD_TAG_LENGTH_MASK,
     PSA_AEAD_TAG_LENGTH_OFFSET,
@@ -76,8 +77,6 @@ MAX_KEY_BYTES = const(128)  # largest key the store holds (and psa_export_key's 
 TFM_CRYPTO_SID = const(0x80)
 TFM_CRYPTO_VERSION = const(1)
 
-TFM_CRYPTO_IMPORT_KEY = const(0x0101)
-TFM_CRYPTO_DESTROY_KEY = const(0x0102)
 TFM_CRYPTO_GET_KEY_ATTRIBUTES = const(0x0103)
 TFM_CRYPTO_EXPORT_KEY = const(0x0104)
 TFM_CRYPTO_GENERATE_KEY = const(0x0105)
@@ -91,15 +90,8 @@ TFM_CRYPTO_MAC_COMPUTE = const(0x0401)
 TFM_CRYPTO_MAC_VERIFY = const(0x0402)
 TFM_CRYPTO_CIPHER_ENCRYPT = const(0x0601)
 TFM_CRYPTO_CIPHER_DECRYPT = const(0x0602)
-TFM_CRYPTO_KEY_DERIVATION_SETUP = const(0x0701)
-TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES = const(0x0702)
-TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY = const(0x0703)
-TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES = const(0x0704)
-TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY = const(0x0705)
-TFM_CRYPTO_KEY_DERIVATION_ABORT = const(0x0706)
 
 HEADER_SIZE = const(16)
-ATTRIBUTES_SIZE = const(20)
 
 psa_key_attributes_t = KeyAttributes
 
