@@ -305,14 +305,20 @@ def psa_key_derivation_abort(operation):
 
 def __getattr__(name):
     # Every other public name of the API (hash, MAC, cipher, export, generate, attributes, random, the
-    # other constants) is in device.psa.crypto_more, loaded on the first lookup of one of them (PEP 562;
-    # MicroPython and CircuitPython have module __getattr__ too) and copied here, so a name costs one
-    # load and later lookups are plain module attributes.
+    # other constants) is in device.psa.crypto_more, loaded on the first lookup of a name this module lacks
+    # (PEP 562; MicroPython and CircuitPython have module __getattr__ too). Its names are then copied here
+    # all at once, so later lookups are plain module attributes -- and so this module's dict grows once, to
+    # a size with room: MicroPython grows a dict only when it is full, and in a full dict every missed
+    # lookup (each builtin a function here uses goes through the module's dict first) scans all of it.
     if name[:1] == "_":  # dunder probes (__path__, __wrapped__ ...) and private names: not the API
         raise AttributeError(name)
     from device.psa import crypto_more
 
-    if not hasattr(crypto_more, name):
+    g = globals()
+    if "psa_hash_compute" not in g:
+        for k in dir(crypto_more):
+            if k[:1] != "_" and k not in g:
+                g[k] = getattr(crypto_more, k)
+    if name not in g:
         raise AttributeError(name)
-    value = globals()[name] = getattr(crypto_more, name)
-    return value
+    return g[name]

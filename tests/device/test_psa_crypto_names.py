@@ -47,6 +47,8 @@ def test_lazy_names_import_and_stay_put():
 
     assert KEY_ID_PSK == 0x40000001
     assert C.psa_hash_compute is psa_hash_compute  # copied into the module: one object, found directly
+    # the first lazy lookup copied every public name of crypto_more at once (the dict grows once, with room)
+    assert all(n in C.__dict__ for n in ("psa_mac_verify", "TFM_CRYPTO_SID", "PSA_KEY_ID_VOLATILE_MIN"))
 
 
 def test_the_folded_values_match_the_public_constants():
