@@ -14,8 +14,8 @@ allocated instead of only when the heap is full (less fragmentation; an explaini
 
 The heap floor is meant to measure the library, loaded from .mpy. tools/tls_mp_bench.py (every bench mode,
 ~280 lines) compiled from source puts the compiler's parse tree and its code objects in the measured heap;
-this driver, compiled by mpy-cross, adds ~1 KB. `tls_mp_bench.py floor ...` runs the same code, for a
-source checkout.
+this driver, compiled by mpy-cross, adds ~3 KB (~2 KB of code and its 1 KB receive buffer).
+`tls_mp_bench.py floor ...` runs the same steps from a source checkout.
 """
 
 import socket
