@@ -1,6 +1,6 @@
 """TLS-PSK benchmark on the MicroPython lane: this engine vs MicroPython's native `tls` PSK.
 
-    python -m tools.bench_tls [--handshakes 30] [--records 500]     # Markdown on stdout
+    python -m tools.bench_tls [--handshakes 30] [--records 500] [--source DIR]    # Markdown on stdout
     sensorkit bench tls [--quick] [--write docs/benchmarks.md]
 
 Against a local `openssl s_server -nocert -psk ... -rev` on 127.0.0.1, with the device code
@@ -269,13 +269,14 @@ def wire(tree, port, suite, backend, n_rec=100):
         relay.close()
 
 
-def measure(handshakes, records):
-    """Run everything; returns the figures as a JSON-serialisable dict."""
+def measure(handshakes, records, source=ROOT):
+    """Run everything (the device/ code of checkout `source`, this checkout's drivers); returns the figures
+    as a JSON-serialisable dict."""
     load_before = os.getloadavg()[0]
     tree = tempfile.mkdtemp(prefix="bench-tls-")
     servers = {}
     try:
-        compile_tree(tree)
+        compile_tree(tree, root=source)
         for suite in ("gcm", "ccm", "ccm8"):
             servers[suite] = OpenSSLServer(suite)
         hs_gcm, tp_gcm = compare(tree, servers["gcm"].port, "gcm", handshakes, records)
@@ -450,9 +451,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tools.bench_tls", description=__doc__.split("\n")[0])
     ap.add_argument("--handshakes", type=int, default=30)
     ap.add_argument("--records", type=int, default=500)
+    ap.add_argument("--source", default=ROOT,
+                    help="checkout whose device/ is measured (default: this one), with this checkout's drivers")
     args = ap.parse_args(argv)
-    r = measure(args.handshakes, args.records)
-    print("## TLS\n\nCommand: `%s`.\n\n%s" % (command(args.handshakes, args.records), render(r)))
+    r = measure(args.handshakes, args.records, os.path.abspath(args.source))
+    cmd = command(args.handshakes, args.records)
+    if os.path.abspath(args.source) != ROOT:
+        cmd += " --source %s" % args.source
+    print("## TLS\n\nCommand: `%s`.\n\n%s" % (cmd, render(r)))
     return 0
 
 
