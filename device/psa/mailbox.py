@@ -47,6 +47,7 @@ _PROGRAMMER_ERROR = const(-129)
 _COMMUNICATION_FAILURE = const(-145)
 CALL_HEAD = "<BiiBB"  # a CALL request's fixed part: type, handle, call type, n_in, n_out
 CALL_HEAD_SIZE = const(11)
+_CALL_FRAME_HEAD = "<HBiiBB"  # the length prefix + CALL_HEAD, packed in one go
 
 
 def io(stream):
@@ -67,10 +68,11 @@ def io(stream):
 
 
 def _read_exact(read_into, buf, n):
-    mv = memoryview(buf)
+    """Fill buf[:n] from the stream (buf: a bytearray, or a memoryview of exactly n bytes, read into as is)."""
+    mv = buf if buf.__class__ is memoryview and len(buf) == n else memoryview(buf)[:n]
     got = 0
     while got < n:
-        k = read_into(mv[got:n])
+        k = read_into(mv if got == 0 else mv[got:])
         if not k:
             raise OSError("stream closed after %d of %d bytes" % (got, n))
         got += k
@@ -97,39 +99,66 @@ def frame(body):
 
 
 class MailboxClient:
-    """A device.psa backend that sends every client call to a secure world across `stream`."""
+    """A device.psa backend that sends every client call to a secure world across `stream`.
 
-    def __init__(self, stream):
+    A psa_call allocates (almost) nothing: the request frame is built in one buffer and the reply read
+    into another (`bufsize` bytes each to start with; each grows to the largest frame seen, e.g. once
+    for a 16 KB record). A non-secure image makes hundreds of calls per TLS connection, and garbage made
+    between its long-lived objects is what fragments a small heap. NS code makes one call at a time,
+    so one pair of buffers serves every call."""
+
+    def __init__(self, stream, bufsize=256):
         self._read_into, self._sendall = io(stream)
         self._head = bytearray(2)
+        self._head_mv = memoryview(self._head)
+        self._req = bytearray(bufsize)
+        self._req_mv = memoryview(self._req)
+        self._reply = bytearray(bufsize)
+        self._reply_mv = memoryview(self._reply)
         self._broken = False
 
-    def _transact(self, body):
+    def _transact(self, frame_data, limit=5):
+        """Send one whole frame (length prefix included); returns the reply body (a memoryview of the
+        reply buffer, valid until the next call). A reply longer than `limit` (what the request can get
+        back) breaks the mailbox before its body is read."""
         if self._broken:
             raise OSError("mailbox broken by an earlier failure")
         try:
-            self._sendall(frame(body))
-            reply = read_frame(self._read_into, self._head)
+            self._sendall(frame_data)
+            read_into, head = self._read_into, self._head
+            k = read_into(self._head_mv)
+            if not k:
+                self._broken = True
+                raise OSError("secure side closed the mailbox")
+            if k == 1:
+                _read_exact(read_into, self._head_mv[1:2], 1)
+            n = head[0] | (head[1] << 8)
+            if n > limit:
+                raise OSError("reply of %d bytes > %d" % (n, limit))
+            if n > len(self._reply):  # grows to the largest reply seen
+                self._reply = bytearray(n)
+                self._reply_mv = memoryview(self._reply)
+            reply = self._reply_mv[:n]
+            _read_exact(read_into, reply, n)
         except OSError:
             self._broken = True  # a half-sent or half-read frame: the stream is out of step for good
             raise
-        if reply is None:
-            self._broken = True
-            raise OSError("secure side closed the mailbox")
-        if len(reply) < 5:
+        if n < 5:
             self._broken = True
             raise OSError("short reply")
         return reply
 
     def _status(self, reply):
-        status = struct.unpack_from("<i", reply, 0)[0]
+        status = reply[0] | (reply[1] << 8) | (reply[2] << 16) | (reply[3] << 24)  # i32, little-endian
+        if status & 0x80000000:
+            status -= 0x100000000
         if status == _PROGRAMMER_ERROR:
             raise PSAProgrammerError("rejected by the secure side")
         return status
 
     def version(self, sid):
         try:
-            return self._status(self._transact(struct.pack("<BI", MAILBOX_PSA_VERSION, sid & 0xFFFFFFFF)))
+            return self._status(self._transact(frame(struct.pack("<BI", MAILBOX_PSA_VERSION, sid & 0xFFFFFFFF))))
         except OSError:
             return psa.PSA_VERSION_NONE
 
@@ -137,8 +166,8 @@ class MailboxClient:
         if sid.__class__ is not int or version.__class__ is not int:
             raise PSAProgrammerError("psa_connect: sid and version must be ints")
         try:
-            return self._status(self._transact(struct.pack("<BII", MAILBOX_PSA_CONNECT, sid & 0xFFFFFFFF,
-                                                           version & 0xFFFFFFFF)))
+            return self._status(self._transact(frame(struct.pack("<BII", MAILBOX_PSA_CONNECT, sid & 0xFFFFFFFF,
+                                                                 version & 0xFFFFFFFF))))
         except OSError:
             return _COMMUNICATION_FAILURE
 
@@ -148,37 +177,63 @@ class MailboxClient:
         n_in, n_out = len(in_vec), len(out_vec)
         if n_in + n_out > psa.PSA_MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
-        sizes = []
+        size = 2 + CALL_HEAD_SIZE + 2 * (n_in + n_out)  # the frame: length prefix, head, vector sizes, data
+        limit = 5 + 2 * n_out  # the longest reply: status, n_out, lengths, every out-vector full
         for v in in_vec:
             if not isinstance(v, (bytes, bytearray, memoryview)):
                 raise PSAProgrammerError("psa_call: in-vector is not bytes-like")
-            sizes.append(len(v))
+            if len(v) > MAX_FRAME:
+                raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (len(v), MAX_FRAME))
+            size += len(v)
         for o in out_vec:
             if not isinstance(o, psa.psa_outvec) or not 0 <= o.len <= len(o.base):
                 raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec within their buffer")
-            sizes.append(o.len)
-        for n in sizes:
-            if n > MAX_FRAME:
-                raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (n, MAX_FRAME))
-        body = bytearray(struct.pack(CALL_HEAD, MAILBOX_PSA_CALL, handle, type, n_in, n_out))
-        body += struct.pack("<%dH" % len(sizes), *sizes)
+            if o.len > MAX_FRAME:
+                raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (o.len, MAX_FRAME))
+            limit += o.len
+        if size - 2 > MAX_FRAME:
+            raise PSAProgrammerError("mailbox frame of %d bytes > %d" % (size - 2, MAX_FRAME))
+        if size > len(self._req):  # grows to the largest request seen, as the engine's record buffers do
+            self._req = bytearray(size)
+            self._req_mv = memoryview(self._req)
+        buf = self._req
+        struct.pack_into(_CALL_FRAME_HEAD, buf, 0, size - 2, MAILBOX_PSA_CALL, handle, type, n_in, n_out)
+        off = 2 + CALL_HEAD_SIZE
         for v in in_vec:
-            body += v
+            n = len(v)
+            buf[off] = n & 0xFF
+            buf[off + 1] = n >> 8
+            off += 2
+        for o in out_vec:
+            buf[off] = o.len & 0xFF
+            buf[off + 1] = o.len >> 8
+            off += 2
+        for v in in_vec:
+            buf[off:off + len(v)] = v
+            off += len(v)
         try:
-            reply = self._transact(body)
+            reply = self._transact(self._req_mv[:size], limit)
         except OSError:
             return _COMMUNICATION_FAILURE
         status = self._status(reply)
-        if reply[4] != n_out or len(reply) < 5 + 2 * n_out:
+        n_reply = len(reply)
+        if reply[4] != n_out or n_reply < 5 + 2 * n_out:
+            self._broken = True
+            return _COMMUNICATION_FAILURE
+        off = 5 + 2 * n_out
+        for i in range(n_out):  # check every length before anything is copied out
+            n = reply[5 + 2 * i] | (reply[6 + 2 * i] << 8)
+            if n > out_vec[i].len:  # the secure side must never write beyond a vector
+                self._broken = True
+                return _COMMUNICATION_FAILURE
+            off += n
+        if off > n_reply:
             self._broken = True
             return _COMMUNICATION_FAILURE
         off = 5 + 2 * n_out
         for i in range(n_out):
             n = reply[5 + 2 * i] | (reply[6 + 2 * i] << 8)
             o = out_vec[i]
-            if n > o.len or off + n > len(reply):  # the secure side must never write beyond a vector
-                self._broken = True
-                return _COMMUNICATION_FAILURE
             o.base[0:n] = reply[off:off + n]
             o.len = n
             off += n
@@ -188,6 +243,6 @@ class MailboxClient:
         if handle == psa.PSA_NULL_HANDLE:
             return
         try:
-            self._status(self._transact(struct.pack("<Bi", MAILBOX_PSA_CLOSE, handle)))
+            self._status(self._transact(frame(struct.pack("<Bi", MAILBOX_PSA_CLOSE, handle))))
         except OSError:
             pass

@@ -10,6 +10,7 @@ module touching keys -- through device.psa.crypto), stream (wrap_socket), native
 backend="native"), alerts (TLSError), suites. See docs/tls.md.
 """
 
+from device.compat import collect_garbage as _collect_garbage
 from device.tls.alerts import TLSError, alert_name
 from device.tls.suites import (
     TLS_PSK_WITH_AES_128_CCM,
@@ -21,9 +22,19 @@ from device.tls.suites import (
 )
 
 
+_wrap = None  # device.tls.stream.wrap_socket once loaded
+
+
 def wrap_socket(sock, identity, psk, **kw):
     """See device.tls.stream.wrap_socket (imported lazily: the engine loads only when used)."""
-    from device.tls.stream import wrap_socket as _wrap
+    global _wrap
+    if _wrap is None:
+        from device.tls.stream import wrap_socket
 
+        _wrap = wrap_socket
+        # loading the engine (~25 KB of code) left garbage all over the heap: collect it before the
+        # first connection allocates its long-lived state (buffers, keys), so that state stays packed
+        # (device.compat.collect_garbage; once per process, a no-op on CPython)
+        _collect_garbage()
     return _wrap(sock, identity, psk, **kw)
 

@@ -24,44 +24,38 @@ NO_RENEGOTIATION = const(100)
 UNSUPPORTED_EXTENSION = const(110)
 UNKNOWN_PSK_IDENTITY = const(115)
 
-NAMES = {
-    0: "close_notify",
-    10: "unexpected_message",
-    20: "bad_record_mac",
-    21: "decryption_failed",
-    22: "record_overflow",
-    30: "decompression_failure",
-    40: "handshake_failure",
-    41: "no_certificate",
-    42: "bad_certificate",
-    43: "unsupported_certificate",
-    44: "certificate_revoked",
-    45: "certificate_expired",
-    46: "certificate_unknown",
-    47: "illegal_parameter",
-    48: "unknown_ca",
-    49: "access_denied",
-    50: "decode_error",
-    51: "decrypt_error",
-    60: "export_restriction",
-    70: "protocol_version",
-    71: "insufficient_security",
-    80: "internal_error",
-    86: "inappropriate_fallback",
-    90: "user_canceled",
-    100: "no_renegotiation",
-    110: "unsupported_extension",
-    111: "certificate_unobtainable",
-    112: "unrecognized_name",
-    113: "bad_certificate_status_response",
-    114: "bad_certificate_hash_value",
-    115: "unknown_psk_identity",
-}
+# The alert names, "code:name" separated by spaces, in one string: one object in RAM instead of 31
+# strings and a dict (the non-secure image's heap floor; a name is looked up only when a TLSError is made).
+_TABLE = (
+    " 0:close_notify 10:unexpected_message 20:bad_record_mac 21:decryption_failed "
+    "22:record_overflow 30:decompression_failure 40:handshake_failure 41:no_certificate "
+    "42:bad_certificate 43:unsupported_certificate 44:certificate_revoked "
+    "45:certificate_expired 46:certificate_unknown 47:illegal_parameter 48:unknown_ca "
+    "49:access_denied 50:decode_error 51:decrypt_error 60:export_restriction "
+    "70:protocol_version 71:insufficient_security 80:internal_error "
+    "86:inappropriate_fallback 90:user_canceled 100:no_renegotiation "
+    "110:unsupported_extension 111:certificate_unobtainable 112:unrecognized_name "
+    "113:bad_certificate_status_response 114:bad_certificate_hash_value "
+    "115:unknown_psk_identity "
+)
 
 
 def alert_name(code):
     """The RFC name of alert `code` ("alert_123" for one this table does not know)."""
-    return NAMES.get(code) or "alert_%d" % code
+    key = " %d:" % code
+    i = _TABLE.find(key)
+    if i < 0:
+        return "alert_%d" % code
+    i += len(key)
+    return _TABLE[i:_TABLE.find(" ", i)]
+
+
+def __getattr__(name):
+    # NAMES ({code: name}) is still there for whoever used it: built on first use (PEP 562 module __getattr__)
+    if name == "NAMES":
+        t = _TABLE.split()
+        return {int(e[:e.index(":")]): e[e.index(":") + 1:] for e in t}
+    raise AttributeError(name)
 
 
 class TLSError(Exception):

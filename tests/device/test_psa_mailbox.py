@@ -181,3 +181,44 @@ def test_broken_stream_is_a_communication_failure():
         assert psa.psa_version(fx.ECHO_SID) == psa.PSA_VERSION_NONE
     finally:
         psa.set_backend(prev)
+
+
+def test_frames_larger_than_the_client_buffers_cross_and_later_calls_still_work():
+    fx.start()
+    wire, prev = _attach()
+    h = fx.spm.stateless_handle(2, 1)
+    try:
+        big = bytes(range(256)) * 3  # a request and a reply of ~800 bytes: beyond the first 256-byte buffers
+        out = psa.psa_outvec(len(big))
+        assert psa.psa_call(h, fx.ECHO, (big,), (out,)) == psa.PSA_SUCCESS and out.value() == big
+        for data in (b"a", b"bc", big[:300], b""):  # the grown buffers serve smaller frames after it
+            out = psa.psa_outvec(300)
+            assert psa.psa_call(h, fx.ECHO, (data, b"ignored"), (out,)) == psa.PSA_SUCCESS
+            assert out.value() == data
+        # the reply buffer is reused: an earlier result is not overwritten by a later call
+        first = psa.psa_outvec(4)
+        psa.psa_call(h, fx.ECHO, (b"1111",), (first,))
+        psa.psa_call(h, fx.ECHO, (b"2222",), (psa.psa_outvec(4),))
+        assert first.value() == b"1111"
+    finally:
+        psa.set_backend(prev)
+
+
+def test_reply_longer_than_the_request_can_get_breaks_the_mailbox():
+    fx.start()
+    wire, prev = _attach()
+    h = fx.spm.stateless_handle(2, 1)
+
+    def pad(frame):  # a well-formed frame with 40 extra bytes at its end
+        body = bytes(frame[2:]) + bytes(40)
+        return struct.pack("<H", len(body)) + body
+
+    try:
+        wire.tamper = pad
+        out = psa.psa_outvec(2)
+        assert psa.psa_call(h, fx.ECHO, (b"ab",), (out,)) == psa.PSA_ERROR_COMMUNICATION_FAILURE
+        assert bytes(out.base) == bytes(2)  # nothing was copied in
+        wire.tamper = None
+        assert psa.psa_call(h, fx.ECHO, (b"ab",), (psa.psa_outvec(2),)) == psa.PSA_ERROR_COMMUNICATION_FAILURE
+    finally:
+        psa.set_backend(prev)
