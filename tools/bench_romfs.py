@@ -26,15 +26,14 @@ TABLE_OVERHEAD = 1 + 3 / 128
 
 
 def build_image(tree, dest):
-    """A ROMFS image of tree's compiled device/ and the bench driver (tools/tls_mp_bench, compiled
-    too) at dest; returns dest."""
+    """A ROMFS image of a tree made by bench_tls.compile_tree: its compiled device/ and the floor driver
+    (tools/tls_mp_floor.mpy); written to dest, which is returned."""
     src = tempfile.mkdtemp(prefix="bench-romfs-")
     try:
         shutil.copytree(os.path.join(tree, "device"), os.path.join(src, "device"),
                         ignore=shutil.ignore_patterns("*.py", "__pycache__"))
         os.makedirs(os.path.join(src, "tools"))
-        subprocess.run([B._exe("mpy-cross"), "-o", os.path.join(src, "tools", "tls_mp_bench.mpy"),
-                        os.path.join(tree, "tools", "tls_mp_bench.py")], check=True)
+        shutil.copy(os.path.join(tree, "tools", "tls_mp_floor.mpy"), os.path.join(src, "tools"))
         with open(dest, "wb") as f:
             f.write(romfs_image(src))
     finally:
@@ -42,45 +41,29 @@ def build_image(tree, dest):
     return dest
 
 
-def run(image, heap_k, *args, timeout=120):
-    argv = [B._exe("micropython"), "-X", "heapsize=%dk" % heap_k, os.path.join(B.ROOT, "tools", "romfs_run.py"),
-            image, "tools.tls_mp_bench"] + [str(a) for a in args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-
-
-def floor(image, tree, port, suite, n_rec=100, world=None):
-    """(floor KB with the code in ROMFS, smallest heap KB that worked, image bytes in that heap);
-    None if even the largest heap fails. world as in bench_tls.heap_floor ("tls-only", "mailbox": the
-    secure image then runs from `tree`, the compiled checkout, in its own process)."""
-    taken = {}
+def floor(image, tree, port, suite, n_rec=100, world=None, confirm=3):
+    """(floor KB with the library in ROMFS, smallest -X heapsize KB that worked, image bytes in that heap),
+    or None if even the largest heap fails. world as in bench_tls.floor_run (None, "tls-only", "mailbox":
+    the secure image then runs in its own process from `tree`, the compiled checkout)."""
+    taken = []
 
     def ok(k):
-        extra = []
-        spe = None
-        if world == "mailbox":
-            spe = B.SecureImage(tree)
+        spe = B.SecureImage(tree) if world == "mailbox" else None
         try:
-            if world == "mailbox":
-                extra = ["mailbox:%d" % spe.port]
-            elif world:
-                extra = [world]
-            r = run(image, k, "floor", "127.0.0.1", port, B.IDENTITY, B.PSK_HEX, suite, "engine", n_rec, *extra)
+            args = ["127.0.0.1", port, B.IDENTITY, B.PSK_HEX, suite, "engine", n_rec]
+            if world:
+                args.append("mailbox:%d" % spe.port if spe else world)
+            argv = [B._exe("micropython"), "-X", "heapsize=%dk" % k, os.path.join(B.ROOT, "tools", "romfs_run.py"),
+                    image, "tools.tls_mp_floor"] + [str(a) for a in args]
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         finally:
             if spe is not None:
                 spe.stop()
-        for line in r.stdout.splitlines():
-            if line.startswith("ROMFS "):
-                taken[k] = int(line.split()[1])
+        taken.extend(int(l.split()[1]) for l in r.stdout.splitlines() if l.startswith("ROMFS "))
         return r.returncode == 0 and r.stdout.strip().endswith("OK")
 
-    lo, hi = B.HEAP_MIN_K, B.HEAP_MAX_K
-    if not ok(hi):
+    k = B.smallest_heap(ok, confirm)
+    if k is None:
         return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    image_bytes = taken[lo]
-    return math.ceil(lo - image_bytes * TABLE_OVERHEAD / 1024), lo, image_bytes
+    image_bytes = max(taken)  # (the same in every run: one bytearray of the image's size)
+    return math.ceil(k - image_bytes * TABLE_OVERHEAD / 1024), k, image_bytes

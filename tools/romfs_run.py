@@ -8,7 +8,8 @@ The unix port has no ROM partition, so this reads IMAGE into one bytearray -- th
 allocated, so it sits at the start of the heap and fragments nothing -- mounts it with vfs.VfsRom
 at /rom, puts /rom and /rom/lib first on sys.path, prints "ROMFS <bytes>" (the heap the image
 itself takes: on a board that is flash, so heap measurements subtract it) and imports MODULE with
-sys.argv = [MODULE, ARGS...].
+sys.argv = [MODULE, ARGS...], then calls MODULE.run(ARGS) when it has a run() (as tools/tls_mp_floor does
+under `micropython -m`).
 """
 
 import gc
@@ -27,4 +28,6 @@ vfs.mount(vfs.VfsRom(_image), "/rom")
 sys.path[:0] = ["/rom", "/rom/lib"]
 print("ROMFS %d" % _taken)
 sys.argv[:] = sys.argv[2:]
-__import__(_module)
+_m = __import__(_module, None, None, ["run"])  # (with a fromlist: the module itself, not its package)
+if hasattr(_m, "run"):
+    _m.run(sys.argv[1:])

@@ -11,7 +11,8 @@
 
 compare: engine and native handshakes interleaved (one of each per round), then one connection
 each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
--rev`) and reading all replies with readinto() into one reused buffer; prints "HS engine <us>", "HS native <us>", "TP engine <us>",
+-rev`) and reading all replies with readinto() into one reused buffer, in ROUNDS chunks alternating
+between the backends (each chunk: write its records, then read their echoes); prints "HS engine <us>", "HS native <us>", "TP engine <us>",
 "TP native <us>". floor: one handshake + N_RECORDS echoed records, prints "OK" (tls-only: the secure world
 runs only the ITS and crypto partitions instead of the default set; mailbox:PORT: no secure world in
 this process at all -- every PSA call goes through device.psa.mailbox to the one `secure` serves on
@@ -36,6 +37,7 @@ import socket  # noqa: E402
 from device.tls import wrap_socket  # noqa: E402
 
 RECORD = b"r" * 63 + b"\n"
+ROUNDS = 10  # compare: the throughput runs alternate backends in this many chunks
 
 
 def _unhex(s):
@@ -249,14 +251,22 @@ def main(argv):
                 t.close()
                 if i:  # the first round warms up (imports, first connection)
                     print("HS %s %d" % (backend, dt))
-        for backend in backends:
-            t = connect(addr, identity, psk, suite, backend)
+        # throughput, side by side: one connection per backend, N_RECORDS each in ROUNDS alternating chunks
+        # (engine, native, engine, ...), so that the machine's speed drifting during the run hits both alike
+        conns = {b: connect(addr, identity, psk, suite, b) for b in backends}
+        for t in conns.values():
             records(t, 10)  # warm up
-            gc.collect()
-            t0 = time.ticks_us()
-            records(t, n_rec)
-            print("TP %s %d" % (backend, time.ticks_diff(time.ticks_us(), t0)))
-            t.close()
+        total = {b: 0 for b in backends}
+        chunk = max(1, n_rec // ROUNDS)
+        gc.collect()
+        for i in range(0, n_rec, chunk):
+            for backend in backends:
+                t0 = time.ticks_us()
+                records(conns[backend], min(chunk, n_rec - i))
+                total[backend] += time.ticks_diff(time.ticks_us(), t0)
+        for backend in backends:
+            print("TP %s %d" % (backend, total[backend]))
+            conns[backend].close()
     else:
         backend, n_rec = argv[7], int(argv[8])
         world = argv[9] if len(argv) > 9 else ""
