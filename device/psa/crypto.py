@@ -302,6 +302,7 @@ def psa_mac_verify(key, alg, data, mac):
 # the buffer the result is written to.
 _hdr_cache = {}  # function id -> (key, alg, nonce length, packed header)
 _aead_ov = None  # the out-vector object of the AEAD calls (its .base is set per call)
+_aead_ovs = None  # (_aead_ov,): the out_vec tuple, made once
 
 
 def _aead_header(func, key, alg, nl):
@@ -313,24 +314,33 @@ def _aead_header(func, key, alg, nl):
     return h
 
 
-def _aead_into(func, key, alg, nonce, additional_data, data, out, n):
-    """One AEAD psa_call writing at most n bytes into the writable buffer `out`; returns the count."""
-    global _aead_ov
+def _aead_call(header, na, data, out, n):
+    """One AEAD psa_call: `header` from _aead_header (it carries the nonce length), `na` the nonce
+    followed by the additional data (bytes: the SPM passes it on without a copy), the result written
+    to at most n bytes of the writable buffer `out`; returns the count. The record path of
+    device.tls.keys calls this directly with a header it keeps and nonce || additional data packed
+    in one struct.pack (package-internal)."""
+    global _aead_ov, _aead_ovs
     o = _aead_ov
     if o is None:
         o = _aead_ov = _psa.psa_outvec(bytearray(0), 0)
+        _aead_ovs = (o,)
     o.base = out
     o.len = n
-    na = nonce + additional_data if nonce.__class__ is bytes else bytes(nonce) + bytes(additional_data)
     try:
-        status = _psa_call(TFM_CRYPTO_HANDLE, 0,  # PSA_IPC_CALL
-                           (_aead_header(func, key, alg, len(nonce)), na, data), (o,))
+        status = _psa_call(TFM_CRYPTO_HANDLE, 0, (header, na, data), _aead_ovs)  # PSA_IPC_CALL
         n = o.len
     finally:
         o.base = None  # the out-vector keeps no reference to the caller's buffer
     if status:
         raise _psa.PSAError(status)
     return n
+
+
+def _aead_into(func, key, alg, nonce, additional_data, data, out, n):
+    """One AEAD psa_call writing at most n bytes into the writable buffer `out`; returns the count."""
+    na = nonce + additional_data if nonce.__class__ is bytes else bytes(nonce) + bytes(additional_data)
+    return _aead_call(_aead_header(func, key, alg, len(nonce)), na, data, out, n)
 
 
 def _tag_len(alg):

@@ -241,6 +241,22 @@ class TLSClientConnection:
         if len(data):
             self._queue(APPLICATION_DATA, data)
 
+    def send_now(self, data):
+        """The record path of device.tls.stream's write: `data` (1..send_limit bytes) sealed as one
+        application-data record, returned as a memoryview of the record class's reused buffer,
+        valid until the next seal (write it out before). None when this path does not apply (the
+        connection is not open or failed, records are queued, data is empty or too big, or the
+        suite's record class has no such buffer): use send() and data_to_send() then."""
+        if self._state != _OPEN or self._error is not None or self._out:
+            return None
+        n = len(data)
+        if not n or n > self.send_limit:
+            return None
+        seal = getattr(self._prot, "seal_view", None)  # (AEAD suites; CBCRecords has none)
+        if seal is None:
+            return None
+        return seal(APPLICATION_DATA, data)
+
     def close(self):
         """Queue close_notify (once) and destroy the session keys.
 
@@ -380,6 +396,23 @@ class TLSClientConnection:
             raise e
         return b""
 
+    def next_data_into(self, out, limit):
+        """next_data() for a reader with a buffer: an application-data record whose plaintext is at
+        most `limit` bytes is opened straight into the writable buffer `out` (limit <= len(out)),
+        and its length (int > 0) returned; one that does not fit comes back as bytes, as
+        next_data() returns it. b"" once the connection is closed, None when more input is needed."""
+        if self._error is not None:
+            raise self._error
+        try:
+            while self._state != _CLOSED:
+                data = self._next_record(out, limit)
+                if data is None or data:  # (an int count or non-empty bytes)
+                    return data
+        except Exception as e:
+            self._die(e)
+            raise e
+        return b""
+
     def receive_data(self, data):
         """Feed bytes from the peer (b"" = end of stream); returns a list of events."""
         if self._error is not None:
@@ -433,9 +466,11 @@ class TLSClientConnection:
             self._state = _CLOSED
             self._wipe()
 
-    def _next_record(self):
+    def _next_record(self, out=None, room=0):
         """Process the next complete record of the input buffer: its plaintext when it is
-        application data, b"" for any other record (handled here), None when it is incomplete."""
+        application data, b"" for any other record (handled here), None when it is incomplete.
+        With `out`: application data of at most `room` bytes goes into `out`, and the byte
+        count comes back instead (an int, maybe 0)."""
         buf = self._in
         pos = self._ipos
         avail = self._iend - pos
@@ -460,7 +495,15 @@ class TLSClientConnection:
         else:
             self._ipos = end
         if self._read_protected:
-            fragment = self._prot.open(ctype, self._inmv[start:end])
+            prot = self._prot
+            if out is not None and ctype == APPLICATION_DATA and self._state == _OPEN and not len(self._hs):
+                # the reader's buffer takes the plaintext (an AEAD ciphertext is as long as it): no bytes object
+                n = length - prot.overhead
+                if 0 <= n <= room and getattr(prot, "open_into", None) is not None:
+                    if n > self.recv_limit:
+                        raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % n)
+                    return prot.open_into(ctype, self._inmv[start:end], out)
+            fragment = prot.open(ctype, self._inmv[start:end])
             if len(fragment) > self.recv_limit:
                 raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
         else:

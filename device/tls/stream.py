@@ -49,8 +49,10 @@ class TLSStream:
     # -- transport -----------------------------------------------------------------------
     def _flush(self):
         out = self.conn.data_to_send()
-        if not out:
-            return
+        if out:
+            self._send(out)
+
+    def _send(self, out):
         if self._sendall is not None:
             self._sendall(out)
             return
@@ -84,18 +86,20 @@ class TLSStream:
         except OSError:
             pass
 
-    def _next(self):
-        """The next record's plaintext (bytes); b"" at the end of the stream. Raises TLSError
-        after sending the alert."""
+    def _next(self, out=None, limit=0):
+        """The next record's plaintext (bytes); b"" at the end of the stream. With `out`: a record
+        of at most `limit` bytes is opened straight into `out` and its length (int) comes back
+        instead. Raises TLSError after sending the alert."""
         conn = self.conn
         try:
-            data = conn.next_data()  # a record may be buffered already
-            while data is None:
+            while True:
+                # a record may be buffered already
+                data = conn.next_data() if out is None else conn.next_data_into(out, limit)
+                if data is not None:
+                    return data
                 if conn._out:  # (package-internal) e.g. a no_renegotiation warning: out before we wait
                     self._flush()
                 self._pump()
-                data = conn.next_data()
-            return data
         except TLSError:
             self._alerted()
             raise
@@ -120,8 +124,15 @@ class TLSStream:
 
     # -- stream API ----------------------------------------------------------------------
     def write(self, buf):
-        self.conn.send(buf)
-        self._flush()
+        # the record path: sealed in the engine's record buffer and written from there (no copy)
+        rec = self.conn.send_now(buf)
+        if rec is None:  # queued output, a long or empty buffer, the CBC suite...: the general path
+            self.conn.send(buf)
+            self._flush()
+        elif self._sendall is not None:
+            self._sendall(rec)
+        else:
+            self._send(rec)
         return len(buf)
 
     def readinto(self, buf, nbytes=None):
@@ -131,7 +142,10 @@ class TLSStream:
             return 0
         data, pos = self._pending, self._pos
         if pos >= len(data):
-            data, pos = self._next(), 0
+            data = self._next(buf, n)  # a record that fits is opened straight into buf
+            if data.__class__ is int:
+                return data
+            pos = 0
             self._pending = data
         left = len(data) - pos
         if left <= n:  # the rest of the record fits
