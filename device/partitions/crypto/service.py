@@ -187,11 +187,12 @@ def _aead(msg, step, kid, alg, encrypt):
     c = k.ctx
     if c is None:
         c = k.ctx = aes.new(k.data)
-    na = memoryview(psa_read(msg, 1, sizes[1]))  # nonce || additional data
+    na = psa_read(msg, 1, sizes[1])  # nonce || additional data
     data = psa_read(msg, 2, sizes[2])
     if base == _CCM:
-        out = (ccm.encrypt if encrypt else ccm.decrypt)(c, na[:step], na[step:], data, tag)
+        out = (ccm.seal if encrypt else ccm.unseal)(c, na, step, data, tag)  # (na as it came: no slicing)
     else:
+        na = memoryview(na)
         g = k.gcm
         if g is None:
             from device.partitions.crypto import gcm
