@@ -113,8 +113,9 @@ def _plan(n, t, q, a):
     return p, stage
 
 
-def _staged(nonce_len, tag_len, n, na):
-    """The plan for this call, with nonce || aad (`na`, bytes-like) copied into its stage."""
+def _shape(nonce_len, tag_len, n, na):
+    """The plan for a call of this shape, made (or found) the slow way, with its checks; na copied into
+    its stage."""
     q = 15 - nonce_len
     if q < 2 or q > 8 or tag_len < 4 or tag_len > 16 or tag_len & 1:
         _check(nonce_len, tag_len)  # (raises the specific ValueError)
@@ -132,53 +133,41 @@ def _staged(nonce_len, tag_len, n, na):
     return p
 
 
-# The functions below index the plan (p[i]) rather than unpack it: MicroPython heap-allocates the frame
-# of a function with more than 11 words of locals and value stack, at every call.
-def _mac_input(cipher, p, n):
-    """Complete B0 || encoded AAD || message || zero padding in the plan's MAC buffer (the message is
-    in place already) and CBC-MAC it in place: T is then at mac[p[9]:p[9] + 16]."""
-    mac = p[0]
-    b0len = p[2]
-    mac[0] = p[1]
-    mac[1:16 - len(b0len)] = p[3]  # the nonce
-    mac[16 - len(b0len):16] = b0len
-    ahdr = p[4]
-    if len(ahdr):
-        aad = p[5]
-        a = 16 + len(ahdr)
-        mac[16:a] = ahdr
-        mac[a:a + len(aad)] = aad
-        a += len(aad)
-        mac[a:p[7]] = p[6]  # zero padding
-    mac[p[7] + n:len(mac)] = p[8]
-    cipher.cbc_mac_into(mac)
-
-
-def _keystream(cipher, p):
-    """E(A1..Am)[:n] || E(A0)[:tag_len] as an int (from the plan's keystream view)."""
-    nonce = p[3]
-    tmpl = p[10]
-    nl = 1 + len(nonce)
-    for off in range(1, p[11], 16):
-        tmpl[off:off + nl - 1] = nonce
-    cipher.ecb_encrypt_to(p[12], p[13])
-    tag_dst = p[14]
-    tag_dst[:] = p[15]  # E(A0) right after the message's keystream
-    return int.from_bytes(p[16], "big")
-
-
+# seal and unseal do all their work in one function each: on MicroPython, a function whose locals and
+# value stack exceed 11 words gets its frame from the heap at every call (one allocation, the costliest
+# kind), so one such frame per record beats several helpers with a frame each.
 def seal(cipher, na, nonce_len, plaintext, tag_len=16):
     """ciphertext || tag (bytes); na: nonce || additional data in one bytes-like (the crypto
     partition's wire format), nonce_len: the nonce's share of it."""
     n = len(plaintext)
-    p = _staged(nonce_len, tag_len, n, na)
-    mac = p[0]
-    mac[p[7]:p[7] + n] = plaintext
-    _mac_input(cipher, p, n)
-    x = p[17]
-    x[:n] = plaintext  # plaintext || T (T is where the MAC left it): one int
-    x = int.from_bytes(x, "big") ^ _keystream(cipher, p)
-    return x.to_bytes(n + tag_len, "big")
+    a = len(na) - nonce_len
+    # a plan of this shape (the checks passed when it was made), else the slow way with every check
+    p = _plans.get(n | (tag_len << 16) | ((15 - nonce_len) << 21) | (a << 25)) if 0 <= a <= AAD_MAX else None
+    if p is None or n > SCRATCH_MAX:
+        p = _shape(nonce_len, tag_len, n, na)
+    else:
+        _stage[:len(na)] = na
+    mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, tag_at, tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, \
+        ks_x, x_v, whole = p
+    # B0 || encoded AAD || message, zero-padded, then CBC-MAC in place: T is at mac[tag_at:tag_at + 16]
+    mac[0] = flags
+    mac[1:nonce_len + 1] = nonce
+    mac[nonce_len + 1:16] = b0len
+    if a:
+        mac[16:16 + len(ahdr)] = ahdr
+        a += 16 + len(ahdr)
+        mac[a - len(aad):a] = aad
+        mac[a:moff] = apad
+    mac[moff:moff + n] = plaintext
+    mac[moff + n:len(mac)] = mpad
+    cipher.cbc_mac_into(mac)
+    x_v[:n] = plaintext  # plaintext || T (T is where the MAC left it): one int
+    # keystream: the nonce into each counter block, ONE ECB call, E(A0) moved behind E(A1..Am)
+    for a in range(1, kend, 16):
+        tmpl[a:a + nonce_len] = nonce
+    cipher.ecb_encrypt_to(tmpl_v, ks_v)
+    tag_dst[:] = tag_src
+    return (int.from_bytes(x_v, "big") ^ int.from_bytes(ks_x, "big")).to_bytes(n + tag_len, "big")
 
 
 def unseal(cipher, na, nonce_len, data, tag_len=16):
@@ -187,19 +176,36 @@ def unseal(cipher, na, nonce_len, data, tag_len=16):
     n = len(data) - tag_len
     if n < 0:
         raise InvalidTag("CCM input shorter than its tag")
-    p = _staged(nonce_len, tag_len, n, na)
-    out = (int.from_bytes(data, "big") ^ _keystream(cipher, p)).to_bytes(n + tag_len, "big")  # plaintext || T'
-    # the MAC input takes plaintext || T' in one store: T' lies in the zero padding (overwritten by it)
-    # or beyond the MAC'ed blocks
-    m = p[7]
-    p[18][m:m + n + tag_len] = out
-    _mac_input(cipher, p, n)
-    mac = p[0]
-    m = p[9]
-    d = 0
+    a = len(na) - nonce_len
+    p = _plans.get(n | (tag_len << 16) | ((15 - nonce_len) << 21) | (a << 25)) if 0 <= a <= AAD_MAX else None
+    if p is None or n > SCRATCH_MAX:
+        p = _shape(nonce_len, tag_len, n, na)
+    else:
+        _stage[:len(na)] = na
+    mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, tag_at, tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, \
+        ks_x, x_v, whole = p
+    for i in range(1, kend, 16):
+        tmpl[i:i + nonce_len] = nonce
+    cipher.ecb_encrypt_to(tmpl_v, ks_v)
+    tag_dst[:] = tag_src
+    out = (int.from_bytes(data, "big") ^ int.from_bytes(ks_x, "big")).to_bytes(n + tag_len, "big")  # pt || T'
+    # the MAC input: B0 || encoded AAD || plaintext, zero-padded; plaintext || T' go in with one store,
+    # and T' lies in the zero padding (overwritten by it) or beyond the MAC'ed blocks
+    mac[0] = flags
+    mac[1:nonce_len + 1] = nonce
+    mac[nonce_len + 1:16] = b0len
+    if a:
+        mac[16:16 + len(ahdr)] = ahdr
+        a += 16 + len(ahdr)
+        mac[a - len(aad):a] = aad
+        mac[a:moff] = apad
+    whole[moff:moff + n + tag_len] = out
+    mac[moff + n:len(mac)] = mpad
+    cipher.cbc_mac_into(mac)
+    a = 0
     for i in range(tag_len):  # every tag byte compared (no early exit): constant time
-        d |= mac[m + i] ^ out[n + i]
-    if d:
+        a |= mac[tag_at + i] ^ out[n + i]
+    if a:
         raise InvalidTag("CCM tag mismatch")
     return out[:n]
 
