@@ -166,24 +166,29 @@ def _header(seq, ctype, length):
 
 _SCRATCH_MAX = 1024  # records up to this size are sealed in the reused record buffer
 _pack_into = struct.pack_into
-_aead_call = _c._aead_call
+_psa_call = _c._psa_call
+_HANDLE = _c.TFM_CRYPTO_HANDLE
+_outvec = _c._psa.psa_outvec
 
 
+# The record path is hot (one seal and one open per echoed record), so AEADRecords allocates little
+# (on MicroPython each allocation costs more than the AES of a 64-byte record):
+# - the psa_call headers of both directions are packed once (crypto._aead_header), and seal_view /
+#   open_into make the psa_call themselves (crypto's wire format: header, nonce || additional data,
+#   data; one out-vector) with an out-vector object of their own: each is one function from the
+#   record to the partition's answer (MicroPython takes the frame of a function this size from the
+#   heap at every call: one such frame per record, not one per layer);
+# - sealing: nonce || additional data in one struct.pack (the SPM passes bytes on as they are), and
+#   the partition writes ciphertext || tag straight into a reused record buffer behind the header
+#   and explicit nonce, which struct.pack_into writes: the record is one memoryview of that buffer,
+#   and nothing of an earlier record is in it (every byte of buf[:length] is written by the seal
+#   that returns it);
+# - opening: the 25 bytes of nonce || additional data are refilled in one reused bytearray (the salt
+#   stays, the explicit nonce and the additional data are overwritten), and the plaintext goes to the
+#   caller's buffer (open_into) or one new buffer (open).
+# (Comments rather than docstrings here: a board may compile this module from .py in a small heap.)
 class AEADRecords:
-    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq).
-
-    The record path is hot (one seal and one open per echoed record), so it allocates little
-    (each allocation costs more than the AES of a 64-byte record on MicroPython):
-    - the psa_call headers of both directions are packed once (crypto._aead_header) and the call
-      goes straight to crypto._aead_call;
-    - sealing: nonce || additional data in one struct.pack (the SPM passes bytes on as they are),
-      and the partition writes ciphertext || tag straight into a reused record buffer behind the
-      header and explicit nonce, which struct.pack_into writes: the record is one memoryview of
-      that buffer (seal_view) and nothing of an earlier record is in it (every byte of
-      buf[:length] is written by the seal that returns it);
-    - opening: the 25 bytes of nonce || additional data are refilled in one reused bytearray
-      (the salt stays, the explicit nonce and the additional data are overwritten) and the
-      plaintext goes to the caller's buffer (open_into) or one new buffer (open)."""
+    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq)."""
 
     def __init__(self, write_key, read_key, alg, write_iv, read_iv, tag_len):
         self.write_key = write_key
@@ -203,6 +208,8 @@ class AEADRecords:
         self._wbuf = None  # the record buffer (bytearray), grown to the largest record sealed (<= _SCRATCH_MAX)
         self._wmv = None  # memoryview of it
         self._wct = None  # memoryview of it from offset 13: where ciphertext || tag go
+        self._ov = _outvec(bytearray(0), 0)  # the out-vector of both directions (.base set per call)
+        self._ovs = (self._ov,)
 
     def _headers(self):
         if self.write_key is None:
@@ -211,8 +218,8 @@ class AEADRecords:
         self._open_hdr = _c._aead_header(_c.TFM_CRYPTO_AEAD_DECRYPT, self.read_key, self.alg, 12)
 
     def seal_view(self, ctype, plaintext):
-        """The whole record for `plaintext` (header || explicit nonce || ciphertext || tag) as a
-        memoryview of the record buffer: valid until the next seal (write it out before that)."""
+        # The whole record for `plaintext` (header || explicit nonce || ciphertext || tag) as a
+        # memoryview of the record buffer: valid until the next seal (write it out before that).
         n = len(plaintext)
         size = 13 + n + self._tag
         buf = self._wbuf
@@ -229,11 +236,17 @@ class AEADRecords:
             self._headers()
             hdr = self._seal_hdr
         seq = self.write_seq
-        try:
-            got = _aead_call(hdr, _pack(">4sQQBHH", self.write_iv, seq, seq, ctype, 0x0303, n), plaintext, ct,
-                             n + self._tag)
-        except PSAError as e:
-            raise _internal(e)
+        ov = self._ov
+        ov.base = ct
+        ov.len = n + self._tag
+        try:  # nonce || additional data in one pack (bytes: the SPM passes it on as it is)
+            status = _psa_call(_HANDLE, 0, (hdr, _pack(">4sQQBHH", self.write_iv, seq, seq, ctype, 0x0303, n),
+                                            plaintext), self._ovs)
+            got = ov.len
+        finally:
+            ov.base = None
+        if status:
+            raise _internal(PSAError(status))
         self.write_seq = seq + 1
         # the explicit nonce is the sequence number: header and nonce in one pack
         _pack_into(">BHHQ", buf, 0, ctype, 0x0303, 8 + got, seq)
@@ -248,10 +261,10 @@ class AEADRecords:
         return bytes(self.seal_view(ctype, plaintext)[5:])
 
     def open_into(self, ctype, fragment, out):
-        """Open `fragment` (explicit nonce || ciphertext || tag; any bytes-like: the engine passes a
-        memoryview of its input buffer) into the writable buffer `out`, which must hold
-        len(fragment) - overhead bytes (ValueError otherwise); returns that count. On a bad tag
-        nothing is written to `out` (TLSError bad_record_mac)."""
+        # Open `fragment` (explicit nonce || ciphertext || tag; any bytes-like: the engine passes a
+        # memoryview of its input buffer) into the writable buffer `out`, which must hold
+        # len(fragment) - overhead bytes (ValueError otherwise); returns that count. On a bad tag
+        # nothing is written to `out` (TLSError bad_record_mac).
         n = len(fragment) - self.overhead
         if n < 0:
             raise TLSError(BAD_RECORD_MAC, "record shorter than nonce + tag")
@@ -264,12 +277,18 @@ class AEADRecords:
         na = self._rna
         na[4:12] = fragment[:8]
         _pack_into(">QBHH", na, 12, self.read_seq, ctype, 0x0303, n)
+        ov = self._ov
+        ov.base = out
+        ov.len = n
         try:
-            n = _aead_call(hdr, bytes(na), fragment[8:], out, n)
-        except PSAError as e:
-            if e.status == PSA_ERROR_INVALID_SIGNATURE:
+            status = _psa_call(_HANDLE, 0, (hdr, bytes(na), fragment[8:]), self._ovs)
+            n = ov.len
+        finally:
+            ov.base = None  # no reference to the caller's buffer stays behind
+        if status:
+            if status == PSA_ERROR_INVALID_SIGNATURE:
                 raise TLSError(BAD_RECORD_MAC, "record authentication failed")
-            raise _internal(e)
+            raise _internal(PSAError(status))
         self.read_seq += 1
         return n
 

@@ -63,8 +63,11 @@ class TLSStream:
             off += n or 0
 
     def _pump(self):
-        """One transport read into the engine's input buffer (0 bytes: end of stream)."""
+        """One transport read into the engine's input buffer (0 bytes: end of stream). What the
+        engine queued meanwhile (e.g. a no_renegotiation warning) goes out before we wait."""
         conn = self.conn
+        if conn._out:  # (package-internal)
+            self._flush()
         if self._readinto is not None:
             # MicroPython streams read exactly what is asked: ask for what the next record lacks
             n = self._readinto(conn.receive_buffer())
@@ -86,19 +89,16 @@ class TLSStream:
         except OSError:
             pass
 
-    def _next(self, out=None, limit=0):
+    def _next(self, out=None, room=0):
         """The next record's plaintext (bytes); b"" at the end of the stream. With `out`: a record
-        of at most `limit` bytes is opened straight into `out` and its length (int) comes back
+        of at most `room` bytes is opened straight into `out` and its length (int) comes back
         instead. Raises TLSError after sending the alert."""
-        conn = self.conn
         try:
             while True:
-                # a record may be buffered already
-                data = conn.next_data() if out is None else conn.next_data_into(out, limit)
+                # a record may be buffered already (out None: next_data_into is next_data)
+                data = self.conn.next_data_into(out, room)
                 if data is not None:
                     return data
-                if conn._out:  # (package-internal) e.g. a no_renegotiation warning: out before we wait
-                    self._flush()
                 self._pump()
         except TLSError:
             self._alerted()
