@@ -315,11 +315,9 @@ def _aead_header(func, key, alg, nl):
 
 
 def _aead_call(header, na, data, out, n):
-    """One AEAD psa_call: `header` from _aead_header (it carries the nonce length), `na` the nonce
-    followed by the additional data (bytes: the SPM passes it on without a copy), the result written
-    to at most n bytes of the writable buffer `out`; returns the count. The record path of
-    device.tls.keys calls this directly with a header it keeps and nonce || additional data packed
-    in one struct.pack (package-internal)."""
+    # One AEAD psa_call: `header` from _aead_header (it carries the nonce length), `na` the nonce
+    # followed by the additional data (bytes: the SPM passes it on without a copy), the result
+    # written to at most n bytes of the writable buffer `out`; returns the count.
     global _aead_ov, _aead_ovs
     o = _aead_ov
     if o is None:

@@ -412,15 +412,21 @@ class TLSClientConnection:
             if not self._complete():
                 return None
             data = self._next_record(out, limit)
-            if data:  # (an int count or non-empty bytes)
+            if data is None or data:  # (None: incomplete after all; an int count or non-empty bytes)
                 return data
         return b""
 
     def _complete(self):
-        # A whole record is buffered.
+        # A whole record is buffered, or a header _next_record may refuse as it is (a type or
+        # version it rejects, a length above recv_limit): that is not read on before it is checked.
+        buf = self._in
         pos = self._ipos
         n = self._iend - pos
-        return n >= 5 and n >= 5 + ((self._in[pos + 3] << 8) | self._in[pos + 4])
+        if n < 5:
+            return False
+        length = (buf[pos + 3] << 8) | buf[pos + 4]
+        return (n >= 5 + length or length > self.recv_limit or buf[pos + 1] != 3
+                or buf[pos] < CHANGE_CIPHER_SPEC or buf[pos] > APPLICATION_DATA)
 
     def receive_data(self, data):
         """Feed bytes from the peer (b"" = end of stream); returns a list of events."""
@@ -476,10 +482,10 @@ class TLSClientConnection:
             self._wipe()
 
     def _next_record(self, out=None, room=0):
-        """Process the next complete record of the input buffer: its plaintext when it is
-        application data, b"" for any other record (handled here), None when it is incomplete.
-        With `out`: application data of at most `room` bytes goes into `out`, and the byte
-        count comes back instead (an int, maybe 0). Any error kills the connection (_die)."""
+        # Process the next complete record of the input buffer: its plaintext when it is
+        # application data, b"" for any other record (handled here), None when it is incomplete.
+        # With `out`: application data of at most `room` bytes goes into `out`, and the byte
+        # count comes back instead (an int, maybe 0). Any error kills the connection (_die).
         try:
             buf = self._in
             pos = self._ipos

@@ -208,6 +208,7 @@ class AEADRecords:
         self._wbuf = None  # the record buffer (bytearray), grown to the largest record sealed (<= _SCRATCH_MAX)
         self._wmv = None  # memoryview of it
         self._wct = None  # memoryview of it from offset 13: where ciphertext || tag go
+        self._wrec = None  # the last record view of it (see seal_view)
         self._ov = _outvec(bytearray(0), 0)  # the out-vector of both directions (.base set per call)
         self._ovs = (self._ov,)
 
@@ -228,7 +229,7 @@ class AEADRecords:
             mv = memoryview(buf)
             ct = mv[13:]
             if size <= _SCRATCH_MAX:  # kept for the next records; a bigger one is sealed in a temporary
-                self._wbuf, self._wmv, self._wct = buf, mv, ct
+                self._wbuf, self._wmv, self._wct, self._wrec = buf, mv, ct, None
         else:
             mv, ct = self._wmv, self._wct
         hdr = self._seal_hdr
@@ -250,7 +251,13 @@ class AEADRecords:
         self.write_seq = seq + 1
         # the explicit nonce is the sequence number: header and nonce in one pack
         _pack_into(">BHHQ", buf, 0, ctype, 0x0303, 8 + got, seq)
-        return mv[:13 + got]
+        got += 13
+        v = self._wrec  # the last view handed out: records of one size (the usual case) share it
+        if v is None or len(v) != got or buf is not self._wbuf:
+            v = mv[:got]
+            if buf is self._wbuf:
+                self._wrec = v
+        return v
 
     def seal_record(self, ctype, plaintext):
         """The whole record for `plaintext`: header || explicit nonce || ciphertext || tag (one bytes)."""
@@ -281,7 +288,8 @@ class AEADRecords:
         ov.base = out
         ov.len = n
         try:
-            status = _psa_call(_HANDLE, 0, (hdr, bytes(na), fragment[8:]), self._ovs)
+            # (bytes: the SPM passes them on; a memoryview it would copy the same way, at more cost)
+            status = _psa_call(_HANDLE, 0, (hdr, bytes(na), bytes(fragment[8:])), self._ovs)
             n = ov.len
         finally:
             ov.base = None  # no reference to the caller's buffer stays behind

@@ -63,15 +63,24 @@ class TLSStream:
             off += n or 0
 
     def _pump(self):
-        """One transport read into the engine's input buffer (0 bytes: end of stream). What the
-        engine queued meanwhile (e.g. a no_renegotiation warning) goes out before we wait."""
+        # One transport read into the engine's input buffer (0 bytes: end of stream). What the
+        # engine queued meanwhile (e.g. a no_renegotiation warning) goes out before we wait.
         conn = self.conn
         if conn._out:  # (package-internal)
             self._flush()
         if self._readinto is not None:
-            # MicroPython streams read exactly what is asked: ask for what the next record lacks
+            # MicroPython streams read exactly what is asked: ask for what the next record lacks.
+            # A record's header, once read, announces its body: that is read here too (no round
+            # through the engine for a record that cannot be complete yet).
             n = self._readinto(conn.receive_buffer())
             if n is None:  # a non-blocking MicroPython socket with nothing to read yet
+                return
+            conn.received(n)
+            if n == 5 and not conn._complete():  # (package-internal) a header alone
+                n = self._readinto(conn.receive_buffer())
+                if n is None:
+                    return
+            else:
                 return
         elif self._recv_into is not None:
             n = self._recv_into(conn.receive_buffer(self._bufsize))
@@ -90,9 +99,9 @@ class TLSStream:
             pass
 
     def _next(self, out=None, room=0):
-        """The next record's plaintext (bytes); b"" at the end of the stream. With `out`: a record
-        of at most `room` bytes is opened straight into `out` and its length (int) comes back
-        instead. Raises TLSError after sending the alert."""
+        # The next record's plaintext (bytes); b"" at the end of the stream. With `out`: a record
+        # of at most `room` bytes is opened straight into `out` and its length (int) comes back
+        # instead. Raises TLSError after sending the alert.
         try:
             while True:
                 # a record may be buffered already (out None: next_data_into is next_data)

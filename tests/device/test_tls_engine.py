@@ -647,7 +647,7 @@ def test_record_buffer_reuse_leaks_nothing_between_records():
     assert peer.open(23, long_rec[5:]) == b"\xaa" * 300
     assert peer.open(23, bytes(short[5:])) == b"xyz"
     # a record above the kept buffer's limit is sealed in a temporary one, and still right
-    big = bytes(range(256)) * 8
+    big = bytes(range(250)) * 4  # (1000 bytes: the record is beyond the kept buffer)
     rec = bytes(p.seal_view(23, big))
     assert len(rec) == 5 + 8 + len(big) + 16 and peer.open(23, rec[5:]) == big
     t.close()
@@ -714,3 +714,22 @@ def test_stream_write_of_the_cbc_suite_and_of_big_buffers_takes_the_general_path
     assert t.write(b"y" * 250) == 250
     assert len(sock.sent) == n0 + 1 and [len(f) for _, f in _records(sock.sent[-1])] == [124, 124, 74]
     t.close()
+
+
+def test_stream_refuses_an_oversized_record_header_before_reading_its_body():
+    # over a read-exactly stream the body is asked for only after the header passed its checks:
+    # a hostile length is refused without reading (or making room for) 64 KB
+    for mode in ("readinto", "recv_into"):
+        t, sock, srv = _stream(mode, [5])
+        reply = FLIGHTS["openssl_ccm"][1]
+        assert t.read(len(reply)) == reply
+        sock.data += b"\x17\x03\x03\xff\xff"
+        size = len(t.conn._in)
+        try:
+            t.readinto(bytearray(64))
+        except TLSError as e:
+            assert e.code == 22, e  # record_overflow
+        else:
+            raise AssertionError("oversized record accepted")
+        assert len(t.conn._in) == size
+        t.close()

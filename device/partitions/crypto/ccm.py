@@ -43,6 +43,8 @@ _q = 0  # L (counter bytes) of the blocks in _tmpl
 _cap = 0  # message bytes the scratch buffers hold
 _plans = {}  # shape key -> plan (see _plan) on the current scratch buffers
 _ZERO = memoryview(bytes(16))
+_from_bytes = int.from_bytes  # (module-level aliases: a builtin costs two lookups, and its method a third)
+_len = len
 
 
 def _check(nonce_len, tag_len):
@@ -139,14 +141,14 @@ def _shape(nonce_len, tag_len, n, na):
 def seal(cipher, na, nonce_len, plaintext, tag_len=16):
     """ciphertext || tag (bytes); na: nonce || additional data in one bytes-like (the crypto
     partition's wire format), nonce_len: the nonce's share of it."""
-    n = len(plaintext)
-    a = len(na) - nonce_len
+    n = _len(plaintext)
+    a = _len(na) - nonce_len
     # a plan of this shape (the checks passed when it was made), else the slow way with every check
     p = _plans.get(n | (tag_len << 16) | ((15 - nonce_len) << 21) | (a << 25)) if 0 <= a <= AAD_MAX else None
     if p is None or n > SCRATCH_MAX:
         p = _shape(nonce_len, tag_len, n, na)
     else:
-        _stage[:len(na)] = na
+        _stage[:_len(na)] = na
     mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, tag_at, tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, \
         ks_x, x_v, whole = p
     # B0 || encoded AAD || message, zero-padded, then CBC-MAC in place: T is at mac[tag_at:tag_at + 16]
@@ -154,12 +156,12 @@ def seal(cipher, na, nonce_len, plaintext, tag_len=16):
     mac[1:nonce_len + 1] = nonce
     mac[nonce_len + 1:16] = b0len
     if a:
-        mac[16:16 + len(ahdr)] = ahdr
-        a += 16 + len(ahdr)
-        mac[a - len(aad):a] = aad
+        mac[16:16 + _len(ahdr)] = ahdr
+        a += 16 + _len(ahdr)
+        mac[a - _len(aad):a] = aad
         mac[a:moff] = apad
     mac[moff:moff + n] = plaintext
-    mac[moff + n:len(mac)] = mpad
+    mac[moff + n:_len(mac)] = mpad
     cipher.cbc_mac_into(mac)
     x_v[:n] = plaintext  # plaintext || T (T is where the MAC left it): one int
     # keystream: the nonce into each counter block, ONE ECB call, E(A0) moved behind E(A1..Am)
@@ -167,40 +169,40 @@ def seal(cipher, na, nonce_len, plaintext, tag_len=16):
         tmpl[a:a + nonce_len] = nonce
     cipher.ecb_encrypt_to(tmpl_v, ks_v)
     tag_dst[:] = tag_src
-    return (int.from_bytes(x_v, "big") ^ int.from_bytes(ks_x, "big")).to_bytes(n + tag_len, "big")
+    return (_from_bytes(x_v, "big") ^ _from_bytes(ks_x, "big")).to_bytes(n + tag_len, "big")
 
 
 def unseal(cipher, na, nonce_len, data, tag_len=16):
     """The plaintext (bytes) of ciphertext || tag, with na and nonce_len as seal() takes them; raises
     aes.InvalidTag when it does not verify."""
-    n = len(data) - tag_len
+    n = _len(data) - tag_len
     if n < 0:
         raise InvalidTag("CCM input shorter than its tag")
-    a = len(na) - nonce_len
+    a = _len(na) - nonce_len
     p = _plans.get(n | (tag_len << 16) | ((15 - nonce_len) << 21) | (a << 25)) if 0 <= a <= AAD_MAX else None
     if p is None or n > SCRATCH_MAX:
         p = _shape(nonce_len, tag_len, n, na)
     else:
-        _stage[:len(na)] = na
+        _stage[:_len(na)] = na
     mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, tag_at, tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, \
         ks_x, x_v, whole = p
     for i in range(1, kend, 16):
         tmpl[i:i + nonce_len] = nonce
     cipher.ecb_encrypt_to(tmpl_v, ks_v)
     tag_dst[:] = tag_src
-    out = (int.from_bytes(data, "big") ^ int.from_bytes(ks_x, "big")).to_bytes(n + tag_len, "big")  # pt || T'
+    out = (_from_bytes(data, "big") ^ _from_bytes(ks_x, "big")).to_bytes(n + tag_len, "big")  # pt || T'
     # the MAC input: B0 || encoded AAD || plaintext, zero-padded; plaintext || T' go in with one store,
     # and T' lies in the zero padding (overwritten by it) or beyond the MAC'ed blocks
     mac[0] = flags
     mac[1:nonce_len + 1] = nonce
     mac[nonce_len + 1:16] = b0len
     if a:
-        mac[16:16 + len(ahdr)] = ahdr
-        a += 16 + len(ahdr)
-        mac[a - len(aad):a] = aad
+        mac[16:16 + _len(ahdr)] = ahdr
+        a += 16 + _len(ahdr)
+        mac[a - _len(aad):a] = aad
         mac[a:moff] = apad
     whole[moff:moff + n + tag_len] = out
-    mac[moff + n:len(mac)] = mpad
+    mac[moff + n:_len(mac)] = mpad
     cipher.cbc_mac_into(mac)
     a = 0
     for i in range(tag_len):  # every tag byte compared (no early exit): constant time
