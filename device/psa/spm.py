@@ -279,13 +279,17 @@ class SPM:
         v.n_out = n_out
         i = 0
         for ov in out_vec:  # the caller's writable buffers, reached only through psa_write
-            b = ov.base
-            n = ov.len
             # the usual out-vector checked inline (a call costs more than the check); anything else,
             # and every error, through _out_len
-            if (ov.__class__ is not _outvec or b.__class__ is not _bytearray and b.__class__ is not _memoryview
-                    or n.__class__ is not _int or n < 0 or n > _len(b)):
+            if ov.__class__ is _outvec:
+                b = ov.base
+                n = ov.len
+                if (b.__class__ is not _bytearray and b.__class__ is not _memoryview
+                        or n.__class__ is not _int or n < 0 or n > _len(b)):
+                    n = _out_len(ov)
+            else:
                 n = _out_len(ov)
+                b = ov.base
             sizes[i] = n
             bufs[i] = b
             pos[4 + i] = 0
