@@ -314,10 +314,8 @@ def _aead_header(func, key, alg, nl):
     return h
 
 
-def _aead_call(header, na, data, out, n):
-    # One AEAD psa_call: `header` from _aead_header (it carries the nonce length), `na` the nonce
-    # followed by the additional data (bytes: the SPM passes it on without a copy), the result
-    # written to at most n bytes of the writable buffer `out`; returns the count.
+def _aead_into(func, key, alg, nonce, additional_data, data, out, n):
+    """One AEAD psa_call writing at most n bytes into the writable buffer `out`; returns the count."""
     global _aead_ov, _aead_ovs
     o = _aead_ov
     if o is None:
@@ -325,20 +323,17 @@ def _aead_call(header, na, data, out, n):
         _aead_ovs = (o,)
     o.base = out
     o.len = n
+    # nonce || additional data in one bytes object: the SPM passes bytes on without a copy
+    na = nonce + additional_data if nonce.__class__ is bytes else bytes(nonce) + bytes(additional_data)
     try:
-        status = _psa_call(TFM_CRYPTO_HANDLE, 0, (header, na, data), _aead_ovs)  # PSA_IPC_CALL
+        status = _psa_call(TFM_CRYPTO_HANDLE, 0,  # PSA_IPC_CALL
+                           (_aead_header(func, key, alg, len(nonce)), na, data), _aead_ovs)
         n = o.len
     finally:
         o.base = None  # the out-vector keeps no reference to the caller's buffer
     if status:
         raise _psa.PSAError(status)
     return n
-
-
-def _aead_into(func, key, alg, nonce, additional_data, data, out, n):
-    """One AEAD psa_call writing at most n bytes into the writable buffer `out`; returns the count."""
-    na = nonce + additional_data if nonce.__class__ is bytes else bytes(nonce) + bytes(additional_data)
-    return _aead_call(_aead_header(func, key, alg, len(nonce)), na, data, out, n)
 
 
 def _tag_len(alg):

@@ -203,20 +203,15 @@ class AEADRecords:
         self.write_seq = 0
         self.read_seq = 0
         self._tag = tag_len
-        self._seal_hdr = None  # packed psa_call headers, made on first use, dropped with the keys
-        self._open_hdr = None
+        # the packed psa_call headers of both directions (dropped with the keys: key ids may be reused)
+        self._seal_hdr = _c._aead_header(_c.TFM_CRYPTO_AEAD_ENCRYPT, write_key, alg, 12)
+        self._open_hdr = _c._aead_header(_c.TFM_CRYPTO_AEAD_DECRYPT, read_key, alg, 12)
         self._wbuf = None  # the record buffer (bytearray), grown to the largest record sealed (<= _SCRATCH_MAX)
         self._wmv = None  # memoryview of it
         self._wct = None  # memoryview of it from offset 13: where ciphertext || tag go
         self._wrec = None  # the last record view of it (see seal_view)
         self._ov = _outvec(bytearray(0), 0)  # the out-vector of both directions (.base set per call)
         self._ovs = (self._ov,)
-
-    def _headers(self):
-        if self.write_key is None:
-            raise TLSError(INTERNAL_ERROR, "record keys destroyed")
-        self._seal_hdr = _c._aead_header(_c.TFM_CRYPTO_AEAD_ENCRYPT, self.write_key, self.alg, 12)
-        self._open_hdr = _c._aead_header(_c.TFM_CRYPTO_AEAD_DECRYPT, self.read_key, self.alg, 12)
 
     def seal_view(self, ctype, plaintext):
         # The whole record for `plaintext` (header || explicit nonce || ciphertext || tag) as a
@@ -234,8 +229,7 @@ class AEADRecords:
             mv, ct = self._wmv, self._wct
         hdr = self._seal_hdr
         if hdr is None:
-            self._headers()
-            hdr = self._seal_hdr
+            raise TLSError(INTERNAL_ERROR, "record keys destroyed")
         seq = self.write_seq
         ov = self._ov
         ov.base = ct
@@ -279,8 +273,7 @@ class AEADRecords:
             raise ValueError("plaintext buffer too small")
         hdr = self._open_hdr
         if hdr is None:
-            self._headers()
-            hdr = self._open_hdr
+            raise TLSError(INTERNAL_ERROR, "record keys destroyed")
         na = self._rna
         na[4:12] = fragment[:8]
         _pack_into(">QBHH", na, 12, self.read_seq, ctype, 0x0303, n)
