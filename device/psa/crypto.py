@@ -183,6 +183,7 @@ def psa_destroy_key(key):
 # the buffer the result is written to.
 _hdr_cache = {}  # function id -> (key, alg, nonce length, packed header)
 _aead_ov = None  # the out-vector object of the AEAD calls (its .base is set per call)
+_aead_ovs = None  # (_aead_ov,): the out_vec tuple, made once
 
 
 def _aead_header(func, key, alg, nl):
@@ -196,16 +197,18 @@ def _aead_header(func, key, alg, nl):
 
 def _aead_into(func, key, alg, nonce, additional_data, data, out, n):
     """One AEAD psa_call writing at most n bytes into the writable buffer `out`; returns the count."""
-    global _aead_ov
+    global _aead_ov, _aead_ovs
     o = _aead_ov
     if o is None:
         o = _aead_ov = _psa.psa_outvec(bytearray(0), 0)
+        _aead_ovs = (o,)
     o.base = out
     o.len = n
+    # nonce || additional data in one bytes object: the SPM passes bytes on without a copy
     na = nonce + additional_data if nonce.__class__ is bytes else bytes(nonce) + bytes(additional_data)
     try:
         status = _psa_call(TFM_CRYPTO_HANDLE, 0,  # PSA_IPC_CALL
-                           (_aead_header(func, key, alg, len(nonce)), na, data), (o,))
+                           (_aead_header(func, key, alg, len(nonce)), na, data), _aead_ovs)
         n = o.len
     finally:
         o.base = None  # the out-vector keeps no reference to the caller's buffer

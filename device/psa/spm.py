@@ -36,6 +36,9 @@ _int = int  # module-level aliases: a builtin name costs a second (linear) looku
 _len = len
 _tuple = tuple
 _bytes = bytes
+_bytearray = bytearray
+_memoryview = memoryview
+_outvec = psa.psa_outvec
 DEFAULT_PARTITIONS = ("its", "crypto", "attest", "telemetry")
 
 _spm = None
@@ -276,8 +279,19 @@ class SPM:
         v.n_out = n_out
         i = 0
         for ov in out_vec:  # the caller's writable buffers, reached only through psa_write
-            sizes[i] = _out_len(ov)
-            bufs[i] = ov.base
+            # the usual out-vector checked inline (a call costs more than the check); anything else,
+            # and every error, through _out_len
+            if ov.__class__ is _outvec:
+                b = ov.base
+                n = ov.len
+                if (b.__class__ is not _bytearray and b.__class__ is not _memoryview
+                        or n.__class__ is not _int or n < 0 or n > _len(b)):
+                    n = _out_len(ov)
+            else:
+                n = _out_len(ov)
+                b = ov.base
+            sizes[i] = n
+            bufs[i] = b
             pos[4 + i] = 0
             i += 1
         # The message: a fresh instance is its identity (a kept one is dead after the reply); the

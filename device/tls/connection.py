@@ -241,6 +241,22 @@ class TLSClientConnection:
         if len(data):
             self._queue(APPLICATION_DATA, data)
 
+    def send_now(self, data):
+        # The record path of device.tls.stream's write: `data` (1..send_limit bytes) sealed as one
+        # application-data record, returned as a memoryview of the record class's reused buffer,
+        # valid until the next seal (write it out before). None when this path does not apply (the
+        # connection is not open or failed, records are queued, data is empty or too big, or the
+        # suite's record class has no such buffer): use send() and data_to_send() then.
+        if self._state != _OPEN or self._error is not None or self._out:
+            return None
+        n = len(data)
+        if not n or n > self.send_limit:
+            return None
+        seal = getattr(self._prot, "seal_view", None)  # (AEAD suites; CBCRecords has none)
+        if seal is None:
+            return None
+        return seal(APPLICATION_DATA, data)
+
     def close(self):
         """Queue close_notify (once) and destroy the session keys.
 
@@ -354,9 +370,14 @@ class TLSClientConnection:
         """n bytes were read into the last receive_buffer(); 0 = end of stream (may raise TLSError)."""
         if n:
             self._iend += n
-        elif self._error is not None:
+        else:
+            self._end_of_stream()
+
+    def _end_of_stream(self):
+        # (apart from received(): its try block would cost received() a heap-allocated frame per call)
+        if self._error is not None:
             raise self._error
-        elif self._state != _CLOSED:
+        if self._state != _CLOSED:
             try:
                 self._eof()
             except Exception as e:
@@ -370,15 +391,42 @@ class TLSClientConnection:
         device.tls.stream: no event objects."""
         if self._error is not None:
             raise self._error
-        try:
-            while self._state != _CLOSED:
-                data = self._next_record()
-                if data is None or len(data):
-                    return data
-        except Exception as e:
-            self._die(e)
-            raise e
+        while self._state != _CLOSED:  # (_next_record kills the connection on any error)
+            data = self._next_record()
+            if data is None or len(data):
+                return data
         return b""
+
+    def next_data_into(self, out, limit):
+        # next_data() for a reader with a buffer: an application-data record whose plaintext is at
+        # most `limit` bytes is opened straight into the writable buffer `out` (limit <= len(out)),
+        # and its length (int > 0) returned; one that does not fit comes back as bytes, as
+        # next_data() returns it (and with out None, every record does). b"" once the connection is
+        # closed, None when more input is needed.
+        if self._error is not None:
+            raise self._error
+        # no try block here (_next_record kills the connection on any error itself), and a record
+        # is opened only once it is complete: this function and _complete keep their frames on the
+        # C stack, and _next_record (whose frame MicroPython takes from the heap) runs once per record
+        while self._state != _CLOSED:
+            if not self._complete():
+                return None
+            data = self._next_record(out, limit)
+            if data is None or data:  # (None: incomplete after all; an int count or non-empty bytes)
+                return data
+        return b""
+
+    def _complete(self):
+        # A whole record is buffered, or a header _next_record may refuse as it is (a type or
+        # version it rejects, a length above recv_limit): that is not read on before it is checked.
+        buf = self._in
+        pos = self._ipos
+        n = self._iend - pos
+        if n < 5:
+            return False
+        length = (buf[pos + 3] << 8) | buf[pos + 4]
+        return (n >= 5 + length or length > self.recv_limit or buf[pos + 1] != 3
+                or buf[pos] < CHANGE_CIPHER_SPEC or buf[pos] > APPLICATION_DATA)
 
     def receive_data(self, data):
         """Feed bytes from the peer (b"" = end of stream); returns a list of events."""
@@ -433,42 +481,56 @@ class TLSClientConnection:
             self._state = _CLOSED
             self._wipe()
 
-    def _next_record(self):
-        """Process the next complete record of the input buffer: its plaintext when it is
-        application data, b"" for any other record (handled here), None when it is incomplete."""
-        buf = self._in
-        pos = self._ipos
-        avail = self._iend - pos
-        if avail < 5:
-            return None
-        ctype = buf[pos]
-        if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
-            raise TLSError(UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
-        if buf[pos + 1] != 3 or (buf[pos + 2] != 3 and self._state != _WAIT_SERVER_HELLO):
-            raise TLSError(PROTOCOL_VERSION, "record version %d.%d" % (buf[pos + 1], buf[pos + 2]))
-        length = (buf[pos + 3] << 8) | buf[pos + 4]
-        limit = self.recv_limit + (_MAX_EXPANSION if self._read_protected else 0)
-        if length > limit:
-            raise TLSError(RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
-        if avail < 5 + length:
-            return None
-        start = pos + 5
-        end = start + length
-        # consumed: offsets move, the bytes stay where they are until the next receive_buffer()
-        if end == self._iend:
-            self._ipos = self._iend = 0
-        else:
-            self._ipos = end
-        if self._read_protected:
-            fragment = self._prot.open(ctype, self._inmv[start:end])
-            if len(fragment) > self.recv_limit:
-                raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
-        else:
-            fragment = bytes(self._inmv[start:end])
-        if ctype == APPLICATION_DATA and self._state == _OPEN and not len(self._hs):
-            return fragment  # the fast path
-        self._dispatch(ctype, fragment)
-        return b""
+    def _next_record(self, out=None, room=0):
+        # Process the next complete record of the input buffer: its plaintext when it is
+        # application data, b"" for any other record (handled here), None when it is incomplete.
+        # With `out`: application data of at most `room` bytes goes into `out`, and the byte
+        # count comes back instead (an int, maybe 0). Any error kills the connection (_die).
+        try:
+            buf = self._in
+            pos = self._ipos
+            avail = self._iend - pos
+            if avail < 5:
+                return None
+            ctype = buf[pos]
+            if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
+                raise TLSError(UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
+            if buf[pos + 1] != 3 or (buf[pos + 2] != 3 and self._state != _WAIT_SERVER_HELLO):
+                raise TLSError(PROTOCOL_VERSION, "record version %d.%d" % (buf[pos + 1], buf[pos + 2]))
+            length = (buf[pos + 3] << 8) | buf[pos + 4]
+            limit = self.recv_limit + (_MAX_EXPANSION if self._read_protected else 0)
+            if length > limit:
+                raise TLSError(RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
+            if avail < 5 + length:
+                return None
+            start = pos + 5
+            end = start + length
+            # consumed: offsets move, the bytes stay where they are until the next receive_buffer()
+            if end == self._iend:
+                self._ipos = self._iend = 0
+            else:
+                self._ipos = end
+            if self._read_protected:
+                prot = self._prot
+                if out is not None and ctype == APPLICATION_DATA and self._state == _OPEN and not len(self._hs):
+                    # the reader's buffer takes the plaintext (an AEAD ciphertext is as long as it): no bytes object
+                    n = length - prot.overhead
+                    if 0 <= n <= room and getattr(prot, "open_into", None) is not None:
+                        if n > self.recv_limit:
+                            raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % n)
+                        return prot.open_into(ctype, self._inmv[start:end], out)
+                fragment = prot.open(ctype, self._inmv[start:end])
+                if len(fragment) > self.recv_limit:
+                    raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
+            else:
+                fragment = bytes(self._inmv[start:end])
+            if ctype == APPLICATION_DATA and self._state == _OPEN and not len(self._hs):
+                return fragment  # the fast path
+            self._dispatch(ctype, fragment)
+            return b""
+        except Exception as e:
+            self._die(e)
+            raise e
 
     def _dispatch(self, ctype, fragment):
         if ctype != HANDSHAKE and len(self._hs):

@@ -164,13 +164,31 @@ def _header(seq, ctype, length):
     return _pack(">QBHH", seq, ctype, 0x0303, length)
 
 
-class AEADRecords:
-    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq).
+_SCRATCH_MAX = 1024  # records up to this size are sealed in the reused record buffer
+_pack_into = struct.pack_into
+_psa_call = _c._psa_call
+_HANDLE = _c.TFM_CRYPTO_HANDLE
+_outvec = _c._psa.psa_outvec
 
-    The record path is hot (one seal and one open per echoed record), so it allocates little:
-    one struct.pack each for the nonce, the additional data and the record header, the
-    ciphertext passed to the partition as a memoryview of the caller's buffer (the SPM copies
-    it once, as it must), and no intermediate bytes otherwise."""
+
+# The record path is hot (one seal and one open per echoed record), so AEADRecords allocates little
+# (on MicroPython each allocation costs more than the AES of a 64-byte record):
+# - the psa_call headers of both directions are packed once (crypto._aead_header), and seal_view /
+#   open_into make the psa_call themselves (crypto's wire format: header, nonce || additional data,
+#   data; one out-vector) with an out-vector object of their own: each is one function from the
+#   record to the partition's answer (MicroPython takes the frame of a function this size from the
+#   heap at every call: one such frame per record, not one per layer);
+# - sealing: nonce || additional data in one struct.pack (the SPM passes bytes on as they are), and
+#   the partition writes ciphertext || tag straight into a reused record buffer behind the header
+#   and explicit nonce, which struct.pack_into writes: the record is one memoryview of that buffer,
+#   and nothing of an earlier record is in it (every byte of buf[:length] is written by the seal
+#   that returns it);
+# - opening: the 25 bytes of nonce || additional data are refilled in one reused bytearray (the salt
+#   stays, the explicit nonce and the additional data are overwritten), and the plaintext goes to the
+#   caller's buffer (open_into) or one new buffer (open).
+# (Comments rather than docstrings here: a board may compile this module from .py in a small heap.)
+class AEADRecords:
+    """Seal/open records with an AEAD suite (RFC 5288 / RFC 6655 nonce = salt || explicit seq)."""
 
     def __init__(self, write_key, read_key, alg, write_iv, read_iv, tag_len):
         self.write_key = write_key
@@ -178,47 +196,111 @@ class AEADRecords:
         self.alg = alg
         self.write_iv = bytes(write_iv)
         self.read_iv = bytes(read_iv)
-        self._read_nonce = bytearray(12)  # read_iv || the record's explicit nonce, refilled per record
-        self._read_nonce[:4] = self.read_iv
+        self._rna = bytearray(25)  # read_iv || the record's explicit nonce || additional data, per record
+        self._rna[:4] = self.read_iv
         self.overhead = 8 + tag_len  # explicit nonce + tag
         self.min_fragment = self.overhead
         self.write_seq = 0
         self.read_seq = 0
+        self._tag = tag_len
+        # the packed psa_call headers of both directions (dropped with the keys: key ids may be reused)
+        self._seal_hdr = _c._aead_header(_c.TFM_CRYPTO_AEAD_ENCRYPT, write_key, alg, 12)
+        self._open_hdr = _c._aead_header(_c.TFM_CRYPTO_AEAD_DECRYPT, read_key, alg, 12)
+        self._wbuf = None  # the record buffer (bytearray), grown to the largest record sealed (<= _SCRATCH_MAX)
+        self._wmv = None  # memoryview of it
+        self._wct = None  # memoryview of it from offset 13: where ciphertext || tag go
+        self._wrec = None  # the last record view of it (see seal_view)
+        self._ov = _outvec(bytearray(0), 0)  # the out-vector of both directions (.base set per call)
+        self._ovs = (self._ov,)
+
+    def seal_view(self, ctype, plaintext):
+        # The whole record for `plaintext` (header || explicit nonce || ciphertext || tag) as a
+        # memoryview of the record buffer: valid until the next seal (write it out before that).
+        n = len(plaintext)
+        size = 13 + n + self._tag
+        buf = self._wbuf
+        if buf is None or size > len(buf):
+            buf = bytearray((size + 63) & ~63)
+            mv = memoryview(buf)
+            ct = mv[13:]
+            if size <= _SCRATCH_MAX:  # kept for the next records; a bigger one is sealed in a temporary
+                self._wbuf, self._wmv, self._wct, self._wrec = buf, mv, ct, None
+        else:
+            mv, ct = self._wmv, self._wct
+        hdr = self._seal_hdr
+        if hdr is None:
+            raise TLSError(INTERNAL_ERROR, "record keys destroyed")
+        seq = self.write_seq
+        ov = self._ov
+        ov.base = ct
+        ov.len = n + self._tag
+        try:  # nonce || additional data in one pack (bytes: the SPM passes it on as it is)
+            status = _psa_call(_HANDLE, 0, (hdr, _pack(">4sQQBHH", self.write_iv, seq, seq, ctype, 0x0303, n),
+                                            plaintext), self._ovs)
+            got = ov.len
+        finally:
+            ov.base = None
+        if status:
+            raise _internal(PSAError(status))
+        self.write_seq = seq + 1
+        # the explicit nonce is the sequence number: header and nonce in one pack
+        _pack_into(">BHHQ", buf, 0, ctype, 0x0303, 8 + got, seq)
+        got += 13
+        v = self._wrec  # the last view handed out: records of one size (the usual case) share it
+        if v is None or len(v) != got or buf is not self._wbuf:
+            v = mv[:got]
+            if buf is self._wbuf:
+                self._wrec = v
+        return v
 
     def seal_record(self, ctype, plaintext):
         """The whole record for `plaintext`: header || explicit nonce || ciphertext || tag (one bytes)."""
-        seq = self.write_seq
-        try:
-            ct = _c.psa_aead_encrypt(self.write_key, self.alg, _pack(">4sQ", self.write_iv, seq),
-                                     _pack(">QBHH", seq, ctype, 0x0303, len(plaintext)), plaintext)
-        except PSAError as e:
-            raise _internal(e)
-        self.write_seq = seq + 1
-        # the explicit nonce is the sequence number: header and nonce in one pack
-        return _pack(">BHHQ", ctype, 0x0303, 8 + len(ct), seq) + ct
+        return bytes(self.seal_view(ctype, plaintext))
 
     def seal(self, ctype, plaintext):
         """The record fragment (explicit nonce || ciphertext || tag), without the 5-byte header."""
-        return self.seal_record(ctype, plaintext)[5:]
+        return bytes(self.seal_view(ctype, plaintext)[5:])
 
-    def open(self, ctype, fragment):
-        """Plaintext (bytes) of `fragment` (any bytes-like: the engine passes a memoryview of its input buffer)."""
+    def open_into(self, ctype, fragment, out):
+        # Open `fragment` (explicit nonce || ciphertext || tag; any bytes-like: the engine passes a
+        # memoryview of its input buffer) into the writable buffer `out`, which must hold
+        # len(fragment) - overhead bytes (ValueError otherwise); returns that count. On a bad tag
+        # nothing is written to `out` (TLSError bad_record_mac).
         n = len(fragment) - self.overhead
         if n < 0:
             raise TLSError(BAD_RECORD_MAC, "record shorter than nonce + tag")
-        nonce = self._read_nonce
-        nonce[4:] = fragment[:8]
+        if n > len(out):
+            raise ValueError("plaintext buffer too small")
+        hdr = self._open_hdr
+        if hdr is None:
+            raise TLSError(INTERNAL_ERROR, "record keys destroyed")
+        na = self._rna
+        na[4:12] = fragment[:8]
+        _pack_into(">QBHH", na, 12, self.read_seq, ctype, 0x0303, n)
+        ov = self._ov
+        ov.base = out
+        ov.len = n
         try:
-            pt = _c.psa_aead_decrypt(self.read_key, self.alg, nonce,
-                                     _pack(">QBHH", self.read_seq, ctype, 0x0303, n), fragment[8:])
-        except PSAError as e:
-            if e.status == PSA_ERROR_INVALID_SIGNATURE:
+            # (bytes: the SPM passes them on; a memoryview it would copy the same way, at more cost)
+            status = _psa_call(_HANDLE, 0, (hdr, bytes(na), bytes(fragment[8:])), self._ovs)
+            n = ov.len
+        finally:
+            ov.base = None  # no reference to the caller's buffer stays behind
+        if status:
+            if status == PSA_ERROR_INVALID_SIGNATURE:
                 raise TLSError(BAD_RECORD_MAC, "record authentication failed")
-            raise _internal(e)
+            raise _internal(PSAError(status))
         self.read_seq += 1
-        return pt
+        return n
+
+    def open(self, ctype, fragment):
+        """Plaintext (bytes) of `fragment` (any bytes-like: the engine passes a memoryview of its input buffer)."""
+        out = bytearray(max(len(fragment) - self.overhead, 0))
+        n = self.open_into(ctype, fragment, out)
+        return bytes(out) if n == len(out) else bytes(out[:n])
 
     def destroy(self):
+        self._seal_hdr = self._open_hdr = None  # (they name the key ids, which may be reused)
         destroy(self.write_key)
         destroy(self.read_key)
         self.write_key = self.read_key = None

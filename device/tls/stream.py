@@ -49,8 +49,10 @@ class TLSStream:
     # -- transport -----------------------------------------------------------------------
     def _flush(self):
         out = self.conn.data_to_send()
-        if not out:
-            return
+        if out:
+            self._send(out)
+
+    def _send(self, out):
         if self._sendall is not None:
             self._sendall(out)
             return
@@ -61,12 +63,24 @@ class TLSStream:
             off += n or 0
 
     def _pump(self):
-        """One transport read into the engine's input buffer (0 bytes: end of stream)."""
+        # One transport read into the engine's input buffer (0 bytes: end of stream). What the
+        # engine queued meanwhile (e.g. a no_renegotiation warning) goes out before we wait.
         conn = self.conn
+        if conn._out:  # (package-internal)
+            self._flush()
         if self._readinto is not None:
-            # MicroPython streams read exactly what is asked: ask for what the next record lacks
+            # MicroPython streams read exactly what is asked: ask for what the next record lacks.
+            # A record's header, once read, announces its body: that is read here too (no round
+            # through the engine for a record that cannot be complete yet).
             n = self._readinto(conn.receive_buffer())
             if n is None:  # a non-blocking MicroPython socket with nothing to read yet
+                return
+            conn.received(n)
+            if n == 5 and not conn._complete():  # (package-internal) a header alone
+                n = self._readinto(conn.receive_buffer())
+                if n is None:
+                    return
+            else:
                 return
         elif self._recv_into is not None:
             n = self._recv_into(conn.receive_buffer(self._bufsize))
@@ -84,18 +98,17 @@ class TLSStream:
         except OSError:
             pass
 
-    def _next(self):
-        """The next record's plaintext (bytes); b"" at the end of the stream. Raises TLSError
-        after sending the alert."""
-        conn = self.conn
+    def _next(self, out=None, room=0):
+        # The next record's plaintext (bytes); b"" at the end of the stream. With `out`: a record
+        # of at most `room` bytes is opened straight into `out` and its length (int) comes back
+        # instead. Raises TLSError after sending the alert.
         try:
-            data = conn.next_data()  # a record may be buffered already
-            while data is None:
-                if conn._out:  # (package-internal) e.g. a no_renegotiation warning: out before we wait
-                    self._flush()
+            while True:
+                # a record may be buffered already (out None: next_data_into is next_data)
+                data = self.conn.next_data_into(out, room)
+                if data is not None:
+                    return data
                 self._pump()
-                data = conn.next_data()
-            return data
         except TLSError:
             self._alerted()
             raise
@@ -120,8 +133,15 @@ class TLSStream:
 
     # -- stream API ----------------------------------------------------------------------
     def write(self, buf):
-        self.conn.send(buf)
-        self._flush()
+        # the record path: sealed in the engine's record buffer and written from there (no copy)
+        rec = self.conn.send_now(buf)
+        if rec is None:  # queued output, a long or empty buffer, the CBC suite...: the general path
+            self.conn.send(buf)
+            self._flush()
+        elif self._sendall is not None:
+            self._sendall(rec)
+        else:
+            self._send(rec)
         return len(buf)
 
     def readinto(self, buf, nbytes=None):
@@ -131,7 +151,10 @@ class TLSStream:
             return 0
         data, pos = self._pending, self._pos
         if pos >= len(data):
-            data, pos = self._next(), 0
+            data = self._next(buf, n)  # a record that fits is opened straight into buf
+            if data.__class__ is int:
+                return data
+            pos = 0
             self._pending = data
         left = len(data) - pos
         if left <= n:  # the rest of the record fits

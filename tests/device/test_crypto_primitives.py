@@ -313,3 +313,40 @@ def test_gcm_counter_template_reuse_leaks_nothing_between_calls():
             except aes.InvalidTag:
                 pass
             assert g.decrypt(nonce, aad, sealed[i], tag) == pt, (backend, i)
+
+
+def test_ccm_shapes_interleaved_match_fresh_scratch():
+    # ccm keeps views per call shape (message, tag, nonce and AAD lengths) on its scratch buffers:
+    # interleaving shapes, growing the scratch, and going past its limits must give what a fresh
+    # start gives, and every tag still protects its record
+    key = _rng(0x40, 0x50)
+    shapes = [(12, 13, 64, 16), (12, 13, 3, 16), (7, 0, 0, 4), (13, 30, 1000, 8), (12, 13, 64, 8),
+              (8, 31, 20, 16), (12, 13, 1100, 16), (11, 5, 17, 6), (12, 13, 64, 16)]
+    c = aes.new(key)
+    got = []
+    for nl, a, n, t in shapes:
+        nonce, aad, pt = _rng(n & 0x7F, (n & 0x7F) + nl), _rng(a, 2 * a), bytes((i * 7) & 0xFF for i in range(n))
+        sealed = ccm.seal(c, nonce + aad, nl, pt, t)
+        assert ccm.encrypt(c, nonce, aad, pt, t) == sealed
+        assert ccm.unseal(c, nonce + aad, nl, sealed, t) == pt
+        bad = bytearray(sealed)
+        bad[len(bad) // 2] ^= 0x80
+        try:
+            ccm.unseal(c, nonce + aad, nl, bytes(bad), t)
+        except aes.InvalidTag:
+            pass
+        else:
+            raise AssertionError("tampered record accepted for shape %r" % ((nl, a, n, t),))
+        got.append(sealed)
+    for i, (nl, a, n, t) in enumerate(shapes):
+        ccm._plans.clear()
+        ccm._cap = 0  # a fresh scratch for each
+        nonce, aad, pt = _rng(n & 0x7F, (n & 0x7F) + nl), _rng(a, 2 * a), bytes((i * 7) & 0xFF for i in range(n))
+        assert ccm.seal(aes.new(key), nonce + aad, nl, pt, t) == got[i], (nl, a, n, t)
+    for args in ((b"", 0), (bytes(12), 13)):  # a nonce longer than nonce || aad
+        try:
+            ccm.seal(c, args[0], args[1], b"x", 16)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("bad nonce length accepted")

@@ -530,7 +530,8 @@ class _FakeSock:
         return self._take(buf, min(n, len(buf)))
 
     def sendall(self, data):
-        assert isinstance(data, (bytes, bytearray))
+        # a record goes out as a memoryview of the engine's record buffer: copied here, as a socket would
+        assert isinstance(data, (bytes, bytearray, memoryview))
         self.sent.append(bytes(data))
 
     def close(self):
@@ -617,3 +618,118 @@ def test_stream_write_is_one_record_one_send():
     peer.read_seq = p.write_seq - 3
     assert [peer.open(23, r[0][1]) for r in recs] == [b"a" * 64, b"b" * 10, b"c" * 15]
     t.close()
+
+
+def _record_pair(t):
+    # the client's record object and a peer with the server's view of the same keys
+    from device.tls.keys import AEADRecords
+
+    p = t.conn._prot
+    return p, AEADRecords(p.read_key, p.write_key, p.alg, p.read_iv, p.write_iv, 16)
+
+
+def test_record_buffer_reuse_leaks_nothing_between_records():
+    # seal_view reuses one record buffer: a short record after a long one is exactly the record a
+    # fresh object seals (every byte of it written by its own seal), and opens to its own plaintext
+    from device.tls.keys import AEADRecords
+
+    t, sock, srv = _stream("recv_into", [4096])
+    p, peer = _record_pair(t)
+    seq = p.write_seq
+    long_rec = bytes(p.seal_view(23, b"\xaa" * 300))
+    short = p.seal_view(23, b"xyz")
+    assert len(short) == 5 + 8 + 3 + 16 and bytes(short[:5]) == b"\x17\x03\x03\x00\x1b"
+    fresh = AEADRecords(p.write_key, p.read_key, p.alg, p.write_iv, p.read_iv, 16)
+    fresh.write_seq = seq + 1
+    assert bytes(short) == fresh.seal_record(23, b"xyz")
+    assert b"\xaa" * 8 not in bytes(short)
+    peer.read_seq = seq
+    assert peer.open(23, long_rec[5:]) == b"\xaa" * 300
+    assert peer.open(23, bytes(short[5:])) == b"xyz"
+    # a record above the kept buffer's limit is sealed in a temporary one, and still right
+    big = bytes(range(250)) * 4  # (1000 bytes: the record is beyond the kept buffer)
+    rec = bytes(p.seal_view(23, big))
+    assert len(rec) == 5 + 8 + len(big) + 16 and peer.open(23, rec[5:]) == big
+    t.close()
+
+
+def test_open_into_writes_only_a_verified_plaintext_that_fits():
+    t, sock, srv = _stream("recv_into", [4096])
+    p, peer = _record_pair(t)
+    peer.read_seq = p.write_seq
+    frag = bytes(p.seal_view(23, b"0123456789")[5:])
+    out = bytearray(b"-" * 12)
+    try:
+        peer.open_into(23, frag, bytearray(9))  # one byte short: refused before any work
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a too-small buffer was accepted")
+    bad = bytearray(frag)
+    bad[-1] ^= 1
+    try:
+        peer.open_into(23, bad, out)
+    except TLSError as e:
+        assert e.code == 20  # bad_record_mac
+    else:
+        raise AssertionError("a forged tag was accepted")
+    assert out == bytearray(b"-" * 12)  # nothing written on a bad tag
+    assert peer.open_into(23, memoryview(frag), out) == 10 and out == bytearray(b"0123456789--")
+    t.close()
+
+
+def test_stream_readinto_opens_into_the_callers_buffer_and_keeps_the_rest():
+    reply = FLIGHTS["openssl_ccm"][1]
+    t, sock, srv = _stream("readinto", [1])
+    assert t.read(len(reply)) == reply
+    sock.data += srv.seal_record(23, b"A" * 40) + srv.seal_record(23, b"B" * 10) + srv.seal_record(23, b"C" * 5)
+    buf = bytearray(b"#" * 64)
+    assert t.readinto(buf) == 40 and buf == bytearray(b"A" * 40 + b"#" * 24)  # straight in, nothing beyond
+    assert t.readinto(buf, 4) == 4 and buf[:4] == bytearray(b"BBBB")  # does not fit: kept for the next read
+    assert t.readinto(buf) == 6 and buf[:6] == bytearray(b"B" * 6)
+    assert t.readinto(buf, 5) == 5 and buf[:6] == bytearray(b"CCCCCB")
+    t.close()
+
+
+def test_stream_write_of_the_cbc_suite_and_of_big_buffers_takes_the_general_path():
+    # send_now serves AEAD records up to send_limit; anything else goes through send()/data_to_send()
+    from device.tls.stream import TLSStream
+
+    tls_world.ensure()
+    while _LIVE:
+        _LIVE.pop().close()
+    conn = TLSClientConnection(IDENTITY, _PSK, suites=["cbc"], random=lambda n: _RANDOM[:n])
+    _LIVE.append(conn)
+    sock = _FakeSock(_server("openssl_cbc"), [4096], "recv_into")
+    t = TLSStream(sock, conn)
+    t.do_handshake()
+    assert t.conn.send_now(b"x") is None
+    n0 = len(sock.sent)
+    assert t.write(b"cbc!") == 4 and len(sock.sent) == n0 + 1
+    t.close()
+    t, sock, srv = _stream("recv_into", [4096])
+    t.conn.send_limit = 100
+    n0 = len(sock.sent)
+    assert t.conn.send_now(b"y" * 101) is None
+    assert t.write(b"y" * 250) == 250
+    assert len(sock.sent) == n0 + 1 and [len(f) for _, f in _records(sock.sent[-1])] == [124, 124, 74]
+    t.close()
+
+
+def test_stream_refuses_an_oversized_record_header_before_reading_its_body():
+    # over a read-exactly stream the body is asked for only after the header passed its checks:
+    # a hostile length is refused without reading (or making room for) 64 KB
+    for mode in ("readinto", "recv_into"):
+        t, sock, srv = _stream(mode, [5])
+        reply = FLIGHTS["openssl_ccm"][1]
+        assert t.read(len(reply)) == reply
+        sock.data += b"\x17\x03\x03\xff\xff"
+        size = len(t.conn._in)
+        try:
+            t.readinto(bytearray(64))
+        except TLSError as e:
+            assert e.code == 22, e  # record_overflow
+        else:
+            raise AssertionError("oversized record accepted")
+        assert len(t.conn._in) == size
+        t.close()

@@ -156,59 +156,76 @@ _GCM_TAGS = (4, 8, 12, 13, 14, 15, 16)
 _volatile_get = keystore._volatile.get  # (the store's dict of volatile keys lives as long as the module)
 
 
-def _aead(msg, step, kid, alg, encrypt):
+def _aead(msg, hdr):
+    """AEAD encrypt/decrypt (the header `hdr` is in_vec[0], read already): the PSA status.
+
+    One function from the header to psa_write, returning statuses rather than raising them: on
+    MicroPython a function this size gets its frame from the heap at every call, so the record path
+    has one such frame here, not one per helper."""
+    func, step, kid, alg, op = _unpack(_HEADER_FORMAT, hdr)
     base = alg & ~_TAG_MASK
     tag = (alg & _TAG_MASK) >> 16
     if base == _CCM:
         if tag < 4 or tag > 16 or tag & 1:
-            _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+            return _psa.PSA_ERROR_INVALID_ARGUMENT
     elif base == _GCM:
         if tag not in _GCM_TAGS:
-            _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+            return _psa.PSA_ERROR_INVALID_ARGUMENT
     else:
-        _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x05000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
+        return _psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x05000000 else _psa.PSA_ERROR_INVALID_ARGUMENT
     k = _volatile_get(kid)  # a session key: one dict probe
     if k is None or k.owner != msg.client_id:
-        k = keystore.get(kid, msg.client_id)  # persistent keys, and every error
+        try:
+            k = keystore.get(kid, msg.client_id)  # persistent keys, and every error
+        except PSAError as e:
+            return e.status
+    encrypt = func == _AEAD_ENCRYPT
     if not k.usage & (_USAGE_ENCRYPT if encrypt else _USAGE_DECRYPT) or k.alg != alg:
-        _err(_psa.PSA_ERROR_NOT_PERMITTED)
+        return _psa.PSA_ERROR_NOT_PERMITTED
     if k.type != _AES:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+        return _psa.PSA_ERROR_INVALID_ARGUMENT
     sizes = msg.in_size
     if step > sizes[1]:
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+        return _psa.PSA_ERROR_INVALID_ARGUMENT
     n = sizes[2] + tag if encrypt else sizes[2] - tag
     if not (7 <= step <= 13 if base == _CCM else 1 <= step <= 128):
-        _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
+        return _psa.PSA_ERROR_INVALID_ARGUMENT
     if n < 0:
-        _err(_psa.PSA_ERROR_INVALID_SIGNATURE)
+        return _psa.PSA_ERROR_INVALID_SIGNATURE
     if n > msg.out_size[0]:
-        _err(_psa.PSA_ERROR_BUFFER_TOO_SMALL)
+        return _psa.PSA_ERROR_BUFFER_TOO_SMALL
     c = k.ctx
     if c is None:
         c = k.ctx = aes.new(k.data)
-    na = memoryview(psa_read(msg, 1, sizes[1]))  # nonce || additional data
+    na = psa_read(msg, 1, sizes[1])  # nonce || additional data
     data = psa_read(msg, 2, sizes[2])
-    if base == _CCM:
-        out = (ccm.encrypt if encrypt else ccm.decrypt)(c, na[:step], na[step:], data, tag)
-    else:
-        g = k.gcm
-        if g is None:
-            from device.partitions.crypto import gcm
+    try:
+        if base == _CCM:
+            out = (ccm.seal if encrypt else ccm.unseal)(c, na, step, data, tag)  # (na as it came: no slicing)
+        else:
+            g = k.gcm
+            if g is None:
+                from device.partitions.crypto import gcm
 
-            g = gcm.GCM(c)
-            if k.lifetime == _VOLATILE:
-                k.gcm = g
-        out = (g.encrypt if encrypt else g.decrypt)(na[:step], na[step:], data, tag)
+                g = gcm.GCM(c)
+                if k.lifetime == _VOLATILE:
+                    k.gcm = g
+            na = memoryview(na)
+            out = (g.encrypt if encrypt else g.decrypt)(na[:step], na[step:], data, tag)
+    except aes.InvalidTag:
+        return _psa.PSA_ERROR_INVALID_SIGNATURE
     psa_write(msg, 0, out)
+    return 0  # PSA_SUCCESS
 
 
-def _aead_encrypt(msg, step, kid, alg, op):
-    _aead(msg, step, kid, alg, True)
+def _aead_handler(func):
+    # HANDLERS' entries for the AEAD functions (dispatch calls _aead directly, with the header it read)
+    def h(msg, step, kid, alg, op):
+        status = _aead(msg, struct.pack(_HEADER_FORMAT, func, step, kid, alg, op))
+        if status:
+            _err(status)
 
-
-def _aead_decrypt(msg, step, kid, alg, op):
-    _aead(msg, step, kid, alg, False)
+    return h
 
 
 # --- key derivation: TLS12_PRF / TLS12_PSK_TO_MS with SHA-256 --------------------------------------
@@ -330,8 +347,8 @@ HANDLERS = {
     C.TFM_CRYPTO_HASH_ABORT: _abort("hash"),
     C.TFM_CRYPTO_MAC_COMPUTE: _more(C.TFM_CRYPTO_MAC_COMPUTE),
     C.TFM_CRYPTO_MAC_VERIFY: _more(C.TFM_CRYPTO_MAC_VERIFY),
-    C.TFM_CRYPTO_AEAD_ENCRYPT: _aead_encrypt,
-    C.TFM_CRYPTO_AEAD_DECRYPT: _aead_decrypt,
+    C.TFM_CRYPTO_AEAD_ENCRYPT: _aead_handler(C.TFM_CRYPTO_AEAD_ENCRYPT),
+    C.TFM_CRYPTO_AEAD_DECRYPT: _aead_handler(C.TFM_CRYPTO_AEAD_DECRYPT),
     C.TFM_CRYPTO_CIPHER_ENCRYPT: _more(C.TFM_CRYPTO_CIPHER_ENCRYPT),
     C.TFM_CRYPTO_CIPHER_DECRYPT: _more(C.TFM_CRYPTO_CIPHER_DECRYPT),
     C.TFM_CRYPTO_KEY_DERIVATION_SETUP: _kdf_setup,
@@ -352,15 +369,20 @@ def dispatch(msg):
     """The body of tfm_crypto_sfn: returns the PSA status."""
     if msg.type != 0 or msg.in_size[0] != _HEADER_SIZE:  # PSA_IPC_CALL, one 16-byte header
         return _psa.PSA_ERROR_PROGRAMMER_ERROR
-    func, step, kid, alg, op = _unpack(_HEADER_FORMAT, psa_read(msg, 0, _HEADER_SIZE))
+    hdr = psa_read(msg, 0, _HEADER_SIZE)
+    func = hdr[0] | (hdr[1] << 8)  # (the header's first field, little endian)
+    if func == _AEAD_ENCRYPT or func == _AEAD_DECRYPT:  # the record path: no table lookup, no try here
+        return _aead(msg, hdr)
+    return _handle(msg, func, hdr)
+
+
+def _handle(msg, func, hdr):
+    h = HANDLERS.get(func)
+    if h is None:
+        return _psa.PSA_ERROR_NOT_SUPPORTED
+    func, step, kid, alg, op = _unpack(_HEADER_FORMAT, hdr)
     try:
-        if func == _AEAD_ENCRYPT or func == _AEAD_DECRYPT:  # the record path: no table lookup
-            _aead(msg, step, kid, alg, func == _AEAD_ENCRYPT)
-        else:
-            h = HANDLERS.get(func)
-            if h is None:
-                return _psa.PSA_ERROR_NOT_SUPPORTED
-            h(msg, step, kid, alg, op)
+        h(msg, step, kid, alg, op)
     except PSAError as e:
         return e.status
     except aes.InvalidTag:
