@@ -140,39 +140,51 @@ class TLSClientConnection:
     _got_ske = False
     _close_sent = False
     _events = None  # the list receive_data() fills (None on the next_data() path)
+    # constructor settings at their usual values (a connection stores only what differs: every
+    # instance attribute set in __init__ grows the instance's table, ~1-2k instructions each on MicroPython)
+    _mfl = None
+    _rsl = None
+    _server_name = None
+    _ems_offered = True
+    _psk_key = None
+    _psk_owned = False
+    _state = _START
+    _ipos = 0
+    _iend = 0
+    _error = None
+    _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
+    send_limit = MAX_PLAINTEXT
+    recv_limit = MAX_PLAINTEXT
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
         self.suites = _suites.parse_suites(suites)
-        if max_fragment_length is not None and max_fragment_length not in _messages().MFL_CODES:
-            raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
-        if record_size_limit is not None and not 64 <= record_size_limit <= MAX_PLAINTEXT:
-            raise ValueError("record_size_limit must be 64..16384")
+        if max_fragment_length is not None:
+            if max_fragment_length not in _messages().MFL_CODES:
+                raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
+            self._mfl = max_fragment_length
+        if record_size_limit is not None:
+            if not 64 <= record_size_limit <= MAX_PLAINTEXT:
+                raise ValueError("record_size_limit must be 64..16384")
+            self._rsl = self.recv_limit = record_size_limit
         self.identity = identity.encode() if isinstance(identity, str) else bytes(identity)
         if len(self.identity) > 0xFFFF:
             raise ValueError("PSK identity too long")
-        self._mfl = max_fragment_length
-        self._rsl = record_size_limit
-        self._server_name = server_name
-        self._ems_offered = extended_master_secret
+        if server_name is not None:
+            self._server_name = server_name
+        if not extended_master_secret:
+            self._ems_offered = False
         self._random = random or urandom
         if isinstance(psk, int):
-            self._psk_key, self._psk_owned = psk, False
+            self._psk_key = psk
         else:
             _keys.check_psk(psk)
-            self._psk_key, self._psk_raw, self._psk_owned = None, bytes(psk), True  # imported by pending_work()
-        self._state = _START
+            self._psk_raw, self._psk_owned = bytes(psk), True  # imported by pending_work()
         self._out = []  # records for the peer (bytes each), joined by data_to_send()
         self._in = bytearray(_IN_START)  # received bytes; the unprocessed ones are _in[_ipos:_iend]
         self._inmv = memoryview(self._in)
-        self._ipos = 0
-        self._iend = 0
         self._hs = bytearray()
-        self._transcript = bytearray()
         self._offered = {}  # extension type -> what we asked for (filled by start())
-        self._error = None
-        self.send_limit = MAX_PLAINTEXT
-        self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -228,7 +240,7 @@ class TLSClientConnection:
             self._offered[_m.EXT_RECORD_SIZE_LIMIT] = True
         if self._server_name:
             self._offered[_m.EXT_SERVER_NAME] = True
-        self._transcript += hello
+        self._transcript = bytearray(hello)
         self._queue(HANDSHAKE, hello)
         self._state = _WAIT_SERVER_HELLO
 
