@@ -59,6 +59,21 @@ _MAX_EXPANSION = const(2048)
 MAX_HANDSHAKE_MESSAGE = const(4096)  # server messages here are tiny; a bigger one is hostile
 _IN_START = const(512)  # initial input buffer; grows to the largest record seen
 
+# handshake message types and extensions (as in device.tls.messages; folded here: a `_m.NAME` is a
+# lookup per use)
+_HELLO_REQUEST = const(0)
+_SERVER_HELLO = const(2)
+_SERVER_KEY_EXCHANGE = const(12)
+_SERVER_HELLO_DONE = const(14)
+_FINISHED = const(20)
+_EXT_SERVER_NAME = const(0)
+_EXT_MAX_FRAGMENT_LENGTH = const(1)
+_EXT_ENCRYPT_THEN_MAC = const(22)
+_EXT_EXTENDED_MASTER_SECRET = const(23)
+_EXT_RECORD_SIZE_LIMIT = const(28)
+_EXT_RENEGOTIATION_INFO = const(0xFF01)
+_CBC_SUITE = const(0x00AE)  # TLS_PSK_WITH_AES_128_CBC_SHA256, the one suite with encrypt_then_mac
+
 _START = const(0)
 _WAIT_SERVER_HELLO = const(1)
 _WAIT_SERVER_HELLO_DONE = const(2)
@@ -111,6 +126,9 @@ def _record(ctype, fragment):
     return struct.pack(">BHH", ctype, 0x0303, len(fragment)) + fragment
 
 
+_CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"  # ChangeCipherSpec, TLS 1.2, 1 byte: change_cipher_spec(1)
+
+
 class TLSClientConnection:
     """One TLS 1.2 PSK client connection, no I/O.
 
@@ -148,13 +166,8 @@ class TLSClientConnection:
     _ems_offered = True
     _psk_key = None
     _psk_owned = False
-    _state = _START
-    _ipos = 0
-    _iend = 0
-    _error = None
     _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
-    send_limit = MAX_PLAINTEXT
-    recv_limit = MAX_PLAINTEXT
+    _offered = None  # extension type -> what we asked for (filled by start())
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
@@ -166,7 +179,7 @@ class TLSClientConnection:
         if record_size_limit is not None:
             if not 64 <= record_size_limit <= MAX_PLAINTEXT:
                 raise ValueError("record_size_limit must be 64..16384")
-            self._rsl = self.recv_limit = record_size_limit
+            self._rsl = record_size_limit
         self.identity = identity.encode() if isinstance(identity, str) else bytes(identity)
         if len(self.identity) > 0xFFFF:
             raise ValueError("PSK identity too long")
@@ -180,11 +193,18 @@ class TLSClientConnection:
         else:
             _keys.check_psk(psk)
             self._psk_raw, self._psk_owned = bytes(psk), True  # imported by pending_work()
+        # what the record path reads on every record stays on the instance (a class default would
+        # cost a class lookup per read)
+        self._state = _START
         self._out = []  # records for the peer (bytes each), joined by data_to_send()
         self._in = bytearray(_IN_START)  # received bytes; the unprocessed ones are _in[_ipos:_iend]
         self._inmv = memoryview(self._in)
+        self._ipos = 0
+        self._iend = 0
         self._hs = bytearray()
-        self._offered = {}  # extension type -> what we asked for (filled by start())
+        self._error = None
+        self.send_limit = MAX_PLAINTEXT
+        self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -226,20 +246,20 @@ class TLSClientConnection:
             raise ValueError("handshake already started")
         _messages()
         self.client_random = bytes(self._random(32))
-        etm = _suites.TLS_PSK_WITH_AES_128_CBC_SHA256 in self.suites
+        etm = _CBC_SUITE in self.suites
         hello = _m.client_hello(self.client_random, self.suites, ems=self._ems_offered, etm=etm,
                                 mfl=self._mfl, rsl=self._rsl, server_name=self._server_name)
-        self._offered = {_m.EXT_RENEGOTIATION_INFO: True}
+        offered = self._offered = {_EXT_RENEGOTIATION_INFO: True}
         if self._ems_offered:
-            self._offered[_m.EXT_EXTENDED_MASTER_SECRET] = True
+            offered[_EXT_EXTENDED_MASTER_SECRET] = True
         if etm:
-            self._offered[_m.EXT_ENCRYPT_THEN_MAC] = True
+            offered[_EXT_ENCRYPT_THEN_MAC] = True
         if self._mfl:
-            self._offered[_m.EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[self._mfl]
+            offered[_EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[self._mfl]
         if self._rsl:
-            self._offered[_m.EXT_RECORD_SIZE_LIMIT] = True
+            offered[_EXT_RECORD_SIZE_LIMIT] = True
         if self._server_name:
-            self._offered[_m.EXT_SERVER_NAME] = True
+            offered[_EXT_SERVER_NAME] = True
         self._transcript = bytearray(hello)
         self._queue(HANDSHAKE, hello)
         self._state = _WAIT_SERVER_HELLO
@@ -490,8 +510,11 @@ class TLSClientConnection:
         if ctype == HANDSHAKE:
             if not len(fragment):
                 raise TLSError(UNEXPECTED_MESSAGE, "empty handshake record")
-            self._hs += fragment
-            self._handshake_messages()
+            if len(self._hs):
+                self._hs += fragment
+                self._handshake_messages()
+            else:  # the usual case: whole messages in this record, handled from it without a copy
+                self._handshake_fragment(fragment)
         elif ctype == ALERT:
             if len(fragment) != 2:
                 raise TLSError(DECODE_ERROR, "alert record of %d bytes" % len(fragment))
@@ -523,22 +546,47 @@ class TLSClientConnection:
             hs[0:4 + mlen] = b""
             self._handshake(msg[0], msg, memoryview(msg)[4:])
 
+    def _handshake_fragment(self, frag):
+        """The handshake messages of one record (bytes) when none is pending: each complete one is
+        handled from the record itself (the whole record when it is one message); a trailing partial
+        message goes to self._hs to wait for the next record."""
+        n = len(frag)
+        pos = 0
+        while n - pos >= 4:
+            mlen = (frag[pos + 1] << 16) | (frag[pos + 2] << 8) | frag[pos + 3]
+            if mlen > MAX_HANDSHAKE_MESSAGE:
+                raise TLSError(DECODE_ERROR, "handshake message of %d bytes" % mlen)
+            end = pos + 4 + mlen
+            if end > n:
+                break
+            if pos == 0 and end == n:
+                msg = frag
+            else:
+                msg = memoryview(frag)[pos:end]
+            self._handshake(frag[pos], msg, memoryview(msg)[4:])
+            pos = end
+        if pos < n:
+            self._hs += memoryview(frag)[pos:]
+
     def _handshake(self, mtype, msg, body):
-        _messages()  # (loaded by start(); not if a peer talks before it)
+        if _m is None:
+            _messages()  # (loaded by start(); not if a peer talks before it)
         state = self._state
-        if mtype == _m.HELLO_REQUEST:
+        if mtype == _HELLO_REQUEST:
             if len(body):
                 raise TLSError(DECODE_ERROR, "HelloRequest with a body")
             if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
                 self._queue(ALERT, bytes((LEVEL_WARNING, NO_RENEGOTIATION)))
             return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
-        if state == _WAIT_SERVER_HELLO and mtype == _m.SERVER_HELLO:
+        if state == _WAIT_SERVER_HELLO and mtype == _SERVER_HELLO:
             sh = _m.ServerHello(body, self.suites, self._offered)
             self.server_random = sh.random
-            self.cipher_suite = sh.suite
-            self.extended_master_secret = _m.EXT_EXTENDED_MASTER_SECRET in sh.extensions
-            self.encrypt_then_mac = (_m.EXT_ENCRYPT_THEN_MAC in sh.extensions
-                                     and _suites.KIND[sh.suite] == _suites.CBC)
+            suite = self.cipher_suite = sh.suite
+            exts = sh.extensions
+            if _EXT_EXTENDED_MASTER_SECRET in exts:
+                self.extended_master_secret = True
+            if _EXT_ENCRYPT_THEN_MAC in exts and suite == _CBC_SUITE:
+                self.encrypt_then_mac = True
             if sh.mfl:
                 self.send_limit = self.recv_limit = sh.mfl
             if sh.rsl:
@@ -547,17 +595,16 @@ class TLSClientConnection:
                 self.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
             self._transcript += msg
             self._state = _WAIT_SERVER_HELLO_DONE
-            self._got_ske = False
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _m.SERVER_KEY_EXCHANGE and not self._got_ske:
+        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and not self._got_ske:
             self.psk_identity_hint = _m.psk_identity_hint(body)
             self._got_ske = True
             self._transcript += msg
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _m.SERVER_HELLO_DONE:
+        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
             if len(body):
                 raise TLSError(DECODE_ERROR, "ServerHelloDone with a body")
             self._transcript += msg
             self._client_flight()
-        elif state == _WAIT_FINISHED and mtype == _m.FINISHED:
+        elif state == _WAIT_FINISHED and mtype == _FINISHED:
             if len(body) != 12:
                 raise TLSError(DECODE_ERROR, "Finished of %d bytes" % len(body))
             if self._expected_finished is None:  # the transport did not run pending_work() after our flight
@@ -575,23 +622,27 @@ class TLSClientConnection:
 
     def _client_flight(self):
         cke = _m.client_key_exchange(self.identity)
-        self._transcript += cke
+        transcript = self._transcript
+        transcript += cke
         # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
-        transcript_hash = hashlib.sha256(self._transcript).digest()
+        transcript_hash = hashlib.sha256(transcript).digest()
         if self._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
             self._import_psk()
-        ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random,
+        client_random = self.client_random
+        server_random = self.server_random
+        ms = _keys.master_secret(self._psk_key, client_random, server_random,
                                  transcript_hash if self.extended_master_secret else None)
         self._ms = ms  # destroyed by pending_work() (or _wipe() on any failure)
-        self._prot = _keys.record_protection(ms, self.cipher_suite, self.client_random,
-                                             self.server_random, self.encrypt_then_mac)
+        self._prot = _keys.record_protection(ms, self.cipher_suite, client_random, server_random,
+                                             self.encrypt_then_mac)
         fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
-        self._transcript += fin
+        transcript += fin
         # the server's Finished is computed by pending_work(), after this flight has gone out
-        self._server_finished_hash = hashlib.sha256(self._transcript).digest()
+        self._server_finished_hash = hashlib.sha256(transcript).digest()
         self._transcript = None
-        self._queue(HANDSHAKE, cke)
-        self._queue(CHANGE_CIPHER_SPEC, b"\x01")
+        # ClientKeyExchange and ChangeCipherSpec go out unprotected: one piece (data_to_send joins it
+        # with the sealed Finished into the flight's one write)
+        self._out.append(_record(HANDSHAKE, cke) + _CCS_RECORD)
         self._write_protected = True
         self._queue(HANDSHAKE, fin)
         self._state = _WAIT_CHANGE_CIPHER_SPEC
