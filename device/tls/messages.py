@@ -99,7 +99,8 @@ class Reader:
 
 def client_hello(random, suites, ems=True, etm=False, mfl=None, rsl=None, server_name=None):
     """ClientHello body+header. `mfl`: max_fragment_length in bytes (512..4096) or None;
-    `rsl`: record_size_limit value or None; `server_name`: host name for SNI or None."""
+    `rsl`: record_size_limit value or None; `server_name`: host name for SNI or None.
+    Built in one bytearray (header and length fields written in place: fewer intermediate bytes)."""
     ext = bytearray()
     if server_name:
         name = server_name.encode() if isinstance(server_name, str) else bytes(server_name)
@@ -107,20 +108,36 @@ def client_hello(random, suites, ems=True, etm=False, mfl=None, rsl=None, server
         body = _u16(len(entry)) + entry
         ext += _u16(EXT_SERVER_NAME) + _u16(len(body)) + body
     if ems:
-        ext += _u16(EXT_EXTENDED_MASTER_SECRET) + b"\x00\x00"
+        ext += b"\x00\x17\x00\x00"  # extended_master_secret (23), empty
     if etm:
-        ext += _u16(EXT_ENCRYPT_THEN_MAC) + b"\x00\x00"
+        ext += b"\x00\x16\x00\x00"  # encrypt_then_mac (22), empty
     if mfl:
         ext += _u16(EXT_MAX_FRAGMENT_LENGTH) + b"\x00\x01" + bytes((MFL_CODES[mfl],))
     if rsl:
         ext += _u16(EXT_RECORD_SIZE_LIMIT) + b"\x00\x02" + _u16(rsl)
-    # RFC 5746: an empty renegotiation_info on the initial handshake
-    ext += _u16(EXT_RENEGOTIATION_INFO) + b"\x00\x01\x00"
-    cs = bytearray()
+    # RFC 5746: an empty renegotiation_info (0xFF01) on the initial handshake
+    ext += b"\xff\x01\x00\x01\x00"
+    n_cs = 2 * len(suites)
+    n_ext = len(ext)
+    blen = 2 + 32 + 1 + 2 + n_cs + 2 + 2 + n_ext
+    out = bytearray(4 + 2)  # type, length(3), version
+    out[0] = CLIENT_HELLO
+    out[1] = blen >> 16
+    out[2] = (blen >> 8) & 0xFF
+    out[3] = blen & 0xFF
+    out[4] = out[5] = 3
+    out += random
+    out += b"\x00"  # no session id
+    out.append(n_cs >> 8)
+    out.append(n_cs & 0xFF)
     for s in suites:
-        cs += _u16(s)
-    body = TLS12 + bytes(random) + b"\x00" + _u16(len(cs)) + cs + b"\x01\x00" + _u16(len(ext)) + ext
-    return handshake(CLIENT_HELLO, body)
+        out.append(s >> 8)
+        out.append(s & 0xFF)
+    out += b"\x01\x00"  # one compression method: null
+    out.append(n_ext >> 8)
+    out.append(n_ext & 0xFF)
+    out += ext
+    return bytes(out)
 
 
 class ServerHello:
