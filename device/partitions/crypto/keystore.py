@@ -39,6 +39,8 @@ class Key:
 
     ctx = None  # (class defaults: set on the instance only when a context is made)
     gcm = None
+    lifetime = _VOLATILE  # (set on the instance for persistent keys only: an eighth instance attribute
+    #                       would grow a volatile key's attribute table once more)
 
     def __init__(self, kid, type, bits, usage, alg, lifetime, owner, data):
         self.id = kid
@@ -46,7 +48,8 @@ class Key:
         self.bits = bits
         self.usage = usage
         self.alg = alg
-        self.lifetime = lifetime
+        if lifetime != _VOLATILE:
+            self.lifetime = lifetime
         self.owner = owner
         self.data = data
 
