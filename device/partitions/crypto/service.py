@@ -8,7 +8,11 @@ and permits the algorithm (NOT_PERMITTED), and the out-vector is large enough (B
 """
 
 import struct
-from collections import namedtuple
+
+try:
+    from collections import namedtuple
+except ImportError:  # a port built without collections: KeyAttributes objects serve (slower)
+    namedtuple = None
 
 from device import psa as _psa
 from device.compat import const, urandom
@@ -56,7 +60,10 @@ def _reply(msg, i, data):
 # .usage, .alg, .lifetime, .id): a namedtuple made in C from struct.unpack's tuple costs less than half
 # of a KeyAttributes instance (whose six attribute stores each grow its table on MicroPython); a TLS
 # handshake makes four.
-_KeyAttrs = namedtuple("KeyAttrs", ("type", "bits", "usage", "alg", "lifetime", "id"))
+if namedtuple is not None:
+    _KeyAttrs = namedtuple("KeyAttrs", ("type", "bits", "usage", "alg", "lifetime", "id"))
+else:
+    _KeyAttrs = C.KeyAttributes
 
 
 def _attrs(msg, i):
