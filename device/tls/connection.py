@@ -510,11 +510,7 @@ class TLSClientConnection:
         if ctype == HANDSHAKE:
             if not len(fragment):
                 raise TLSError(UNEXPECTED_MESSAGE, "empty handshake record")
-            if len(self._hs):
-                self._hs += fragment
-                self._handshake_messages()
-            else:  # the usual case: whole messages in this record, handled from it without a copy
-                self._handshake_fragment(fragment)
+            self._handshake_messages(fragment)
         elif ctype == ALERT:
             if len(fragment) != 2:
                 raise TLSError(DECODE_ERROR, "alert record of %d bytes" % len(fragment))
@@ -534,22 +530,16 @@ class TLSClientConnection:
             self._read_protected = True
             self._state = _WAIT_FINISHED
 
-    def _handshake_messages(self):
+    def _handshake_messages(self, frag):
+        """Handle the complete handshake messages of a record (bytes). The usual case, no message
+        pending from earlier records, needs no copy: each is handled from the record itself (the whole
+        record when it is one message). A trailing partial message waits in self._hs; when one does,
+        it and this record are joined into one bytes first."""
         hs = self._hs
-        while len(hs) >= 4:
-            mlen = (hs[1] << 16) | (hs[2] << 8) | hs[3]
-            if mlen > MAX_HANDSHAKE_MESSAGE:
-                raise TLSError(DECODE_ERROR, "handshake message of %d bytes" % mlen)
-            if len(hs) < 4 + mlen:
-                return
-            msg = bytes(hs[:4 + mlen])
-            hs[0:4 + mlen] = b""
-            self._handshake(msg[0], msg, memoryview(msg)[4:])
-
-    def _handshake_fragment(self, frag):
-        """The handshake messages of one record (bytes) when none is pending: each complete one is
-        handled from the record itself (the whole record when it is one message); a trailing partial
-        message goes to self._hs to wait for the next record."""
+        if len(hs):
+            hs += frag
+            frag = bytes(hs)
+            hs[:] = b""
         n = len(frag)
         pos = 0
         while n - pos >= 4:
@@ -559,14 +549,11 @@ class TLSClientConnection:
             end = pos + 4 + mlen
             if end > n:
                 break
-            if pos == 0 and end == n:
-                msg = frag
-            else:
-                msg = memoryview(frag)[pos:end]
+            msg = frag if pos == 0 and end == n else memoryview(frag)[pos:end]
             self._handshake(frag[pos], msg, memoryview(msg)[4:])
             pos = end
         if pos < n:
-            self._hs += memoryview(frag)[pos:]
+            hs += memoryview(frag)[pos:]
 
     def _handshake(self, mtype, msg, body):
         if _m is None:

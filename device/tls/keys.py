@@ -26,16 +26,6 @@ from device.tls import suites as _suites
 from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
 
 _pack = struct.pack
-# the key-derivation calls of every handshake (bound once: a `_c.name` is a lookup per use on MicroPython)
-_kd_setup = _c.psa_key_derivation_setup
-_kd_input_bytes = _c.psa_key_derivation_input_bytes
-_kd_input_key = _c.psa_key_derivation_input_key
-_kd_output_bytes = _c.psa_key_derivation_output_bytes
-_kd_output_key = _c.psa_key_derivation_output_key
-_kd_abort = _c.psa_key_derivation_abort
-_SEED = _c.PSA_KEY_DERIVATION_INPUT_SEED
-_SECRET = _c.PSA_KEY_DERIVATION_INPUT_SECRET
-_LABEL = _c.PSA_KEY_DERIVATION_INPUT_LABEL
 
 PRF_ALG = _c.PSA_ALG_TLS12_PRF(_c.PSA_ALG_SHA_256)
 PSK_TO_MS_ALG = _c.PSA_ALG_TLS12_PSK_TO_MS(_c.PSA_ALG_SHA_256)
@@ -71,14 +61,13 @@ class _PackedAttributes(_c.KeyAttributes):
         return self._packed
 
 
-_fixed = {}  # (key_type, bits, usage, alg) -> _PackedAttributes
+_fixed = {}  # alg -> _PackedAttributes: the master secret's (TLS12_PRF) and each AEAD suite's session keys'
 
 
 def _fixed_attributes(key_type, bits, usage, alg):
-    k = (key_type, bits, usage, alg)
-    a = _fixed.get(k)
+    a = _fixed.get(alg)
     if a is None:
-        a = _fixed[k] = _PackedAttributes(key_type, bits, usage, alg)
+        a = _fixed[alg] = _PackedAttributes(key_type, bits, usage, alg)
     return a
 
 
@@ -96,7 +85,7 @@ def import_psk(raw):
     """Import raw PSK bytes as a volatile DERIVE key usable only for TLS12_PSK_TO_MS; never exportable.
     A crypto partition failure is a TLSError (internal_error)."""
     check_psk(raw)
-    a = _fixed_attributes(_c.PSA_KEY_TYPE_DERIVE, 8 * len(raw), _c.PSA_KEY_USAGE_DERIVE, PSK_TO_MS_ALG)
+    a = _attributes(_c.PSA_KEY_TYPE_DERIVE, 8 * len(raw), _c.PSA_KEY_USAGE_DERIVE, PSK_TO_MS_ALG)
     try:
         return _c.psa_import_key(a, bytes(raw))
     except PSAError as e:
@@ -120,27 +109,27 @@ def master_secret(psk_key, client_random, server_random, session_hash=None):
     else:
         seed, label = session_hash, b"extended master secret"
     try:
-        op = _kd_setup(PSK_TO_MS_ALG)
+        op = _c.psa_key_derivation_setup(PSK_TO_MS_ALG)
         try:
-            _kd_input_bytes(op, _SEED, seed)
-            _kd_input_key(op, _SECRET, psk_key)
-            _kd_input_bytes(op, _LABEL, label)
+            _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_SEED, seed)
+            _c.psa_key_derivation_input_key(op, _c.PSA_KEY_DERIVATION_INPUT_SECRET, psk_key)
+            _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_LABEL, label)
             a = _fixed_attributes(_c.PSA_KEY_TYPE_DERIVE, 384, _c.PSA_KEY_USAGE_DERIVE, PRF_ALG)
-            return _kd_output_key(a, op)
+            return _c.psa_key_derivation_output_key(a, op)
         finally:
-            _kd_abort(op)
+            _c.psa_key_derivation_abort(op)
     except PSAError as e:
         raise _internal(e)
 
 
 def _prf_op(ms_key, label, seed):
-    op = _kd_setup(PRF_ALG)
+    op = _c.psa_key_derivation_setup(PRF_ALG)
     try:
-        _kd_input_bytes(op, _SEED, seed)
-        _kd_input_key(op, _SECRET, ms_key)
-        _kd_input_bytes(op, _LABEL, label)
+        _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_SEED, seed)
+        _c.psa_key_derivation_input_key(op, _c.PSA_KEY_DERIVATION_INPUT_SECRET, ms_key)
+        _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_LABEL, label)
     except Exception:
-        _kd_abort(op)
+        _c.psa_key_derivation_abort(op)
         raise
     return op
 
@@ -150,9 +139,9 @@ def verify_data(ms_key, label, transcript_hash):
     try:
         op = _prf_op(ms_key, label, transcript_hash)
         try:
-            return _kd_output_bytes(op, 12)
+            return _c.psa_key_derivation_output_bytes(op, 12)
         finally:
-            _kd_abort(op)
+            _c.psa_key_derivation_abort(op)
     except PSAError as e:
         raise _internal(e)
 
@@ -167,27 +156,27 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
             if kind == _suites.CBC:
                 ha = _attributes(_c.PSA_KEY_TYPE_HMAC, 256,
                                  _c.PSA_KEY_USAGE_SIGN_MESSAGE | _c.PSA_KEY_USAGE_VERIFY_MESSAGE, HMAC_ALG)
-                keys.append(_kd_output_key(ha, op))  # client_write_MAC_key
-                keys.append(_kd_output_key(ha, op))  # server_write_MAC_key
+                keys.append(_c.psa_key_derivation_output_key(ha, op))  # client_write_MAC_key
+                keys.append(_c.psa_key_derivation_output_key(ha, op))  # server_write_MAC_key
                 aa = _attributes(_c.PSA_KEY_TYPE_AES, 128,
                                  _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, CBC_ALG)
-                keys.append(_kd_output_key(aa, op))  # client_write_key
-                keys.append(_kd_output_key(aa, op))  # server_write_key
+                keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
+                keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
                 from device.tls.cbc import CBCRecords  # loaded only for the CBC suite (saves heap)
 
                 return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
             alg = AEAD_ALG[kind]
             aa = _fixed_attributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, alg)
-            keys.append(_kd_output_key(aa, op))  # client_write_key
-            keys.append(_kd_output_key(aa, op))  # server_write_key
-            ivs = _kd_output_bytes(op, 8)  # client_write_IV[4] || server_write_IV[4]
+            keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
+            keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
+            ivs = _c.psa_key_derivation_output_bytes(op, 8)  # client_write_IV[4] || server_write_IV[4]
             return AEADRecords(keys[0], keys[1], alg, ivs[:4], ivs[4:], TAG_LEN[kind])
         except Exception:
             for k in keys:
                 destroy(k)
             raise
         finally:
-            _kd_abort(op)
+            _c.psa_key_derivation_abort(op)
     except PSAError as e:
         raise _internal(e)
 
