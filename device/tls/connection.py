@@ -59,6 +59,21 @@ _MAX_EXPANSION = const(2048)
 MAX_HANDSHAKE_MESSAGE = const(4096)  # server messages here are tiny; a bigger one is hostile
 _IN_START = const(512)  # initial input buffer; grows to the largest record seen
 
+# handshake message types and extensions (as in device.tls.messages; folded here: a `_m.NAME` is a
+# lookup per use)
+_HELLO_REQUEST = const(0)
+_SERVER_HELLO = const(2)
+_SERVER_KEY_EXCHANGE = const(12)
+_SERVER_HELLO_DONE = const(14)
+_FINISHED = const(20)
+_EXT_SERVER_NAME = const(0)
+_EXT_MAX_FRAGMENT_LENGTH = const(1)
+_EXT_ENCRYPT_THEN_MAC = const(22)
+_EXT_EXTENDED_MASTER_SECRET = const(23)
+_EXT_RECORD_SIZE_LIMIT = const(28)
+_EXT_RENEGOTIATION_INFO = const(0xFF01)
+_CBC_SUITE = const(0x00AE)  # TLS_PSK_WITH_AES_128_CBC_SHA256, the one suite with encrypt_then_mac
+
 _START = const(0)
 _WAIT_SERVER_HELLO = const(1)
 _WAIT_SERVER_HELLO_DONE = const(2)
@@ -111,6 +126,9 @@ def _record(ctype, fragment):
     return struct.pack(">BHH", ctype, 0x0303, len(fragment)) + fragment
 
 
+_CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"  # ChangeCipherSpec, TLS 1.2, 1 byte: change_cipher_spec(1)
+
+
 class TLSClientConnection:
     """One TLS 1.2 PSK client connection, no I/O.
 
@@ -140,27 +158,43 @@ class TLSClientConnection:
     _got_ske = False
     _close_sent = False
     _events = None  # the list receive_data() fills (None on the next_data() path)
+    # constructor settings at their usual values (a connection stores only what differs: every
+    # instance attribute set in __init__ grows the instance's table, ~1-2k instructions each on MicroPython)
+    _mfl = None
+    _rsl = None
+    _server_name = None
+    _ems_offered = True
+    _psk_key = None
+    _psk_owned = False
+    _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
+    _offered = None  # extension type -> what we asked for (filled by start())
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
         self.suites = _suites.parse_suites(suites)
-        if max_fragment_length is not None and max_fragment_length not in _messages().MFL_CODES:
-            raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
-        if record_size_limit is not None and not 64 <= record_size_limit <= MAX_PLAINTEXT:
-            raise ValueError("record_size_limit must be 64..16384")
+        if max_fragment_length is not None:
+            if max_fragment_length not in _messages().MFL_CODES:
+                raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
+            self._mfl = max_fragment_length
+        if record_size_limit is not None:
+            if not 64 <= record_size_limit <= MAX_PLAINTEXT:
+                raise ValueError("record_size_limit must be 64..16384")
+            self._rsl = record_size_limit
         self.identity = identity.encode() if isinstance(identity, str) else bytes(identity)
         if len(self.identity) > 0xFFFF:
             raise ValueError("PSK identity too long")
-        self._mfl = max_fragment_length
-        self._rsl = record_size_limit
-        self._server_name = server_name
-        self._ems_offered = extended_master_secret
+        if server_name is not None:
+            self._server_name = server_name
+        if not extended_master_secret:
+            self._ems_offered = False
         self._random = random or urandom
         if isinstance(psk, int):
-            self._psk_key, self._psk_owned = psk, False
+            self._psk_key = psk
         else:
             _keys.check_psk(psk)
-            self._psk_key, self._psk_raw, self._psk_owned = None, bytes(psk), True  # imported by pending_work()
+            self._psk_raw, self._psk_owned = bytes(psk), True  # imported by pending_work()
+        # what the record path reads on every record stays on the instance (a class default would
+        # cost a class lookup per read)
         self._state = _START
         self._out = []  # records for the peer (bytes each), joined by data_to_send()
         self._in = bytearray(_IN_START)  # received bytes; the unprocessed ones are _in[_ipos:_iend]
@@ -168,8 +202,6 @@ class TLSClientConnection:
         self._ipos = 0
         self._iend = 0
         self._hs = bytearray()
-        self._transcript = bytearray()
-        self._offered = {}  # extension type -> what we asked for (filled by start())
         self._error = None
         self.send_limit = MAX_PLAINTEXT
         self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
@@ -214,21 +246,21 @@ class TLSClientConnection:
             raise ValueError("handshake already started")
         _messages()
         self.client_random = bytes(self._random(32))
-        etm = _suites.TLS_PSK_WITH_AES_128_CBC_SHA256 in self.suites
+        etm = _CBC_SUITE in self.suites
         hello = _m.client_hello(self.client_random, self.suites, ems=self._ems_offered, etm=etm,
                                 mfl=self._mfl, rsl=self._rsl, server_name=self._server_name)
-        self._offered = {_m.EXT_RENEGOTIATION_INFO: True}
+        offered = self._offered = {_EXT_RENEGOTIATION_INFO: True}
         if self._ems_offered:
-            self._offered[_m.EXT_EXTENDED_MASTER_SECRET] = True
+            offered[_EXT_EXTENDED_MASTER_SECRET] = True
         if etm:
-            self._offered[_m.EXT_ENCRYPT_THEN_MAC] = True
+            offered[_EXT_ENCRYPT_THEN_MAC] = True
         if self._mfl:
-            self._offered[_m.EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[self._mfl]
+            offered[_EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[self._mfl]
         if self._rsl:
-            self._offered[_m.EXT_RECORD_SIZE_LIMIT] = True
+            offered[_EXT_RECORD_SIZE_LIMIT] = True
         if self._server_name:
-            self._offered[_m.EXT_SERVER_NAME] = True
-        self._transcript += hello
+            offered[_EXT_SERVER_NAME] = True
+        self._transcript = bytearray(hello)
         self._queue(HANDSHAKE, hello)
         self._state = _WAIT_SERVER_HELLO
 
@@ -540,8 +572,7 @@ class TLSClientConnection:
         if ctype == HANDSHAKE:
             if not len(fragment):
                 raise TLSError(UNEXPECTED_MESSAGE, "empty handshake record")
-            self._hs += fragment
-            self._handshake_messages()
+            self._handshake_messages(fragment)
         elif ctype == ALERT:
             if len(fragment) != 2:
                 raise TLSError(DECODE_ERROR, "alert record of %d bytes" % len(fragment))
@@ -561,34 +592,50 @@ class TLSClientConnection:
             self._read_protected = True
             self._state = _WAIT_FINISHED
 
-    def _handshake_messages(self):
+    def _handshake_messages(self, frag):
+        """Handle the complete handshake messages of a record (bytes). The usual case, no message
+        pending from earlier records, needs no copy: each is handled from the record itself (the whole
+        record when it is one message). A trailing partial message waits in self._hs; when one does,
+        it and this record are joined into one bytes first."""
         hs = self._hs
-        while len(hs) >= 4:
-            mlen = (hs[1] << 16) | (hs[2] << 8) | hs[3]
+        if len(hs):
+            hs += frag
+            frag = bytes(hs)
+            hs[:] = b""
+        n = len(frag)
+        pos = 0
+        while n - pos >= 4:
+            mlen = (frag[pos + 1] << 16) | (frag[pos + 2] << 8) | frag[pos + 3]
             if mlen > MAX_HANDSHAKE_MESSAGE:
                 raise TLSError(DECODE_ERROR, "handshake message of %d bytes" % mlen)
-            if len(hs) < 4 + mlen:
-                return
-            msg = bytes(hs[:4 + mlen])
-            hs[0:4 + mlen] = b""
-            self._handshake(msg[0], msg, memoryview(msg)[4:])
+            end = pos + 4 + mlen
+            if end > n:
+                break
+            msg = frag if pos == 0 and end == n else memoryview(frag)[pos:end]
+            self._handshake(frag[pos], msg, memoryview(msg)[4:])
+            pos = end
+        if pos < n:
+            hs += memoryview(frag)[pos:]
 
     def _handshake(self, mtype, msg, body):
-        _messages()  # (loaded by start(); not if a peer talks before it)
+        if _m is None:
+            _messages()  # (loaded by start(); not if a peer talks before it)
         state = self._state
-        if mtype == _m.HELLO_REQUEST:
+        if mtype == _HELLO_REQUEST:
             if len(body):
                 raise TLSError(DECODE_ERROR, "HelloRequest with a body")
             if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
                 self._queue(ALERT, bytes((LEVEL_WARNING, NO_RENEGOTIATION)))
             return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
-        if state == _WAIT_SERVER_HELLO and mtype == _m.SERVER_HELLO:
+        if state == _WAIT_SERVER_HELLO and mtype == _SERVER_HELLO:
             sh = _m.ServerHello(body, self.suites, self._offered)
             self.server_random = sh.random
-            self.cipher_suite = sh.suite
-            self.extended_master_secret = _m.EXT_EXTENDED_MASTER_SECRET in sh.extensions
-            self.encrypt_then_mac = (_m.EXT_ENCRYPT_THEN_MAC in sh.extensions
-                                     and _suites.KIND[sh.suite] == _suites.CBC)
+            suite = self.cipher_suite = sh.suite
+            exts = sh.extensions
+            if _EXT_EXTENDED_MASTER_SECRET in exts:
+                self.extended_master_secret = True
+            if _EXT_ENCRYPT_THEN_MAC in exts and suite == _CBC_SUITE:
+                self.encrypt_then_mac = True
             if sh.mfl:
                 self.send_limit = self.recv_limit = sh.mfl
             if sh.rsl:
@@ -597,17 +644,16 @@ class TLSClientConnection:
                 self.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
             self._transcript += msg
             self._state = _WAIT_SERVER_HELLO_DONE
-            self._got_ske = False
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _m.SERVER_KEY_EXCHANGE and not self._got_ske:
+        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and not self._got_ske:
             self.psk_identity_hint = _m.psk_identity_hint(body)
             self._got_ske = True
             self._transcript += msg
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _m.SERVER_HELLO_DONE:
+        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
             if len(body):
                 raise TLSError(DECODE_ERROR, "ServerHelloDone with a body")
             self._transcript += msg
             self._client_flight()
-        elif state == _WAIT_FINISHED and mtype == _m.FINISHED:
+        elif state == _WAIT_FINISHED and mtype == _FINISHED:
             if len(body) != 12:
                 raise TLSError(DECODE_ERROR, "Finished of %d bytes" % len(body))
             if self._expected_finished is None:  # the transport did not run pending_work() after our flight
@@ -625,23 +671,27 @@ class TLSClientConnection:
 
     def _client_flight(self):
         cke = _m.client_key_exchange(self.identity)
-        self._transcript += cke
+        transcript = self._transcript
+        transcript += cke
         # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
-        transcript_hash = hashlib.sha256(self._transcript).digest()
+        transcript_hash = hashlib.sha256(transcript).digest()
         if self._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
             self._import_psk()
-        ms = _keys.master_secret(self._psk_key, self.client_random, self.server_random,
+        client_random = self.client_random
+        server_random = self.server_random
+        ms = _keys.master_secret(self._psk_key, client_random, server_random,
                                  transcript_hash if self.extended_master_secret else None)
         self._ms = ms  # destroyed by pending_work() (or _wipe() on any failure)
-        self._prot = _keys.record_protection(ms, self.cipher_suite, self.client_random,
-                                             self.server_random, self.encrypt_then_mac)
+        self._prot = _keys.record_protection(ms, self.cipher_suite, client_random, server_random,
+                                             self.encrypt_then_mac)
         fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
-        self._transcript += fin
+        transcript += fin
         # the server's Finished is computed by pending_work(), after this flight has gone out
-        self._server_finished_hash = hashlib.sha256(self._transcript).digest()
+        self._server_finished_hash = hashlib.sha256(transcript).digest()
         self._transcript = None
-        self._queue(HANDSHAKE, cke)
-        self._queue(CHANGE_CIPHER_SPEC, b"\x01")
+        # ClientKeyExchange and ChangeCipherSpec go out unprotected: one piece (data_to_send joins it
+        # with the sealed Finished into the flight's one write)
+        self._out.append(_record(HANDSHAKE, cke) + _CCS_RECORD)
         self._write_protected = True
         self._queue(HANDSHAKE, fin)
         self._state = _WAIT_CHANGE_CIPHER_SPEC

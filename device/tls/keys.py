@@ -49,6 +49,28 @@ def _attributes(key_type, bits, usage, alg):
     return a
 
 
+class _PackedAttributes(_c.KeyAttributes):
+    """Volatile-key attributes that every handshake asks for again (the master secret, the session
+    keys of a suite): made and packed once, then reused; psa_*_key packs attributes on each call."""
+
+    def __init__(self, key_type, bits, usage, alg):
+        _c.KeyAttributes.__init__(self, key_type, bits, usage, alg, _c.PSA_KEY_LIFETIME_VOLATILE)
+        self._packed = _c.KeyAttributes.pack(self)
+
+    def pack(self):
+        return self._packed
+
+
+_fixed = {}  # alg -> _PackedAttributes: the master secret's (TLS12_PRF) and each AEAD suite's session keys'
+
+
+def _fixed_attributes(key_type, bits, usage, alg):
+    a = _fixed.get(alg)
+    if a is None:
+        a = _fixed[alg] = _PackedAttributes(key_type, bits, usage, alg)
+    return a
+
+
 def _internal(e):
     return TLSError(INTERNAL_ERROR, "crypto partition: %r" % (e,))
 
@@ -92,7 +114,7 @@ def master_secret(psk_key, client_random, server_random, session_hash=None):
             _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_SEED, seed)
             _c.psa_key_derivation_input_key(op, _c.PSA_KEY_DERIVATION_INPUT_SECRET, psk_key)
             _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_LABEL, label)
-            a = _attributes(_c.PSA_KEY_TYPE_DERIVE, 384, _c.PSA_KEY_USAGE_DERIVE, PRF_ALG)
+            a = _fixed_attributes(_c.PSA_KEY_TYPE_DERIVE, 384, _c.PSA_KEY_USAGE_DERIVE, PRF_ALG)
             return _c.psa_key_derivation_output_key(a, op)
         finally:
             _c.psa_key_derivation_abort(op)
@@ -144,7 +166,7 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
 
                 return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
             alg = AEAD_ALG[kind]
-            aa = _attributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, alg)
+            aa = _fixed_attributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, alg)
             keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
             keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
             ivs = _c.psa_key_derivation_output_bytes(op, 8)  # client_write_IV[4] || server_write_IV[4]

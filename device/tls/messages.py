@@ -99,7 +99,8 @@ class Reader:
 
 def client_hello(random, suites, ems=True, etm=False, mfl=None, rsl=None, server_name=None):
     """ClientHello body+header. `mfl`: max_fragment_length in bytes (512..4096) or None;
-    `rsl`: record_size_limit value or None; `server_name`: host name for SNI or None."""
+    `rsl`: record_size_limit value or None; `server_name`: host name for SNI or None.
+    Built in one bytearray (header and length fields written in place: fewer intermediate bytes)."""
     ext = bytearray()
     if server_name:
         name = server_name.encode() if isinstance(server_name, str) else bytes(server_name)
@@ -107,75 +108,116 @@ def client_hello(random, suites, ems=True, etm=False, mfl=None, rsl=None, server
         body = _u16(len(entry)) + entry
         ext += _u16(EXT_SERVER_NAME) + _u16(len(body)) + body
     if ems:
-        ext += _u16(EXT_EXTENDED_MASTER_SECRET) + b"\x00\x00"
+        ext += b"\x00\x17\x00\x00"  # extended_master_secret (23), empty
     if etm:
-        ext += _u16(EXT_ENCRYPT_THEN_MAC) + b"\x00\x00"
+        ext += b"\x00\x16\x00\x00"  # encrypt_then_mac (22), empty
     if mfl:
         ext += _u16(EXT_MAX_FRAGMENT_LENGTH) + b"\x00\x01" + bytes((MFL_CODES[mfl],))
     if rsl:
         ext += _u16(EXT_RECORD_SIZE_LIMIT) + b"\x00\x02" + _u16(rsl)
-    # RFC 5746: an empty renegotiation_info on the initial handshake
-    ext += _u16(EXT_RENEGOTIATION_INFO) + b"\x00\x01\x00"
-    cs = bytearray()
+    # RFC 5746: an empty renegotiation_info (0xFF01) on the initial handshake
+    ext += b"\xff\x01\x00\x01\x00"
+    n_cs = 2 * len(suites)
+    n_ext = len(ext)
+    blen = 2 + 32 + 1 + 2 + n_cs + 2 + 2 + n_ext
+    out = bytearray(4 + 2)  # type, length(3), version
+    out[0] = CLIENT_HELLO
+    out[1] = blen >> 16
+    out[2] = (blen >> 8) & 0xFF
+    out[3] = blen & 0xFF
+    out[4] = out[5] = 3
+    out += random
+    out += b"\x00"  # no session id
+    out.append(n_cs >> 8)
+    out.append(n_cs & 0xFF)
     for s in suites:
-        cs += _u16(s)
-    body = TLS12 + bytes(random) + b"\x00" + _u16(len(cs)) + cs + b"\x01\x00" + _u16(len(ext)) + ext
-    return handshake(CLIENT_HELLO, body)
+        out.append(s >> 8)
+        out.append(s & 0xFF)
+    out += b"\x01\x00"  # one compression method: null
+    out.append(n_ext >> 8)
+    out.append(n_ext & 0xFF)
+    out += ext
+    return bytes(out)
 
 
 class ServerHello:
-    """Parsed ServerHello: random, session_id, suite, extensions {type: data}."""
+    """Parsed ServerHello: random, session_id, suite, extensions {type: data}, mfl, rsl.
+
+    Parsed by offsets over `body` (bytes or a memoryview), each length checked before use; only
+    the fields kept are copied out (one handshake runs this once, but on MicroPython every method
+    call and intermediate bytes object of a Reader costs about as much as the parse itself)."""
+
+    mfl = None  # negotiated max_fragment_length in bytes, or None
+    rsl = None  # the server's record_size_limit, or None
 
     def __init__(self, body, offered_suites, offered_exts):
-        r = Reader(body)
-        version = r.take(2)
-        if version != TLS12:
-            raise TLSError(PROTOCOL_VERSION, "server chose version %d.%d" % (version[0], version[1]))
-        self.random = r.take(32)
-        self.session_id = r.vec8()
-        if len(self.session_id) > 32:
+        n = len(body)
+        if n < 2:
+            raise TLSError(DECODE_ERROR, "message truncated")
+        if body[0] != 3 or body[1] != 3:
+            raise TLSError(PROTOCOL_VERSION, "server chose version %d.%d" % (body[0], body[1]))
+        if n < 35:
+            raise TLSError(DECODE_ERROR, "message truncated")
+        self.random = bytes(body[2:34])
+        p = 35 + body[34]
+        if p > n:
+            raise TLSError(DECODE_ERROR, "message truncated")
+        self.session_id = bytes(body[35:p])
+        if p > 35 + 32:
             raise TLSError(ILLEGAL_PARAMETER, "session id longer than 32 bytes")
-        self.suite = r.u16()
-        if self.suite not in offered_suites:
-            raise TLSError(ILLEGAL_PARAMETER, "server chose suite 0x%04X, which was not offered" % self.suite)
-        if r.u8() != 0:
+        if p + 3 > n:
+            raise TLSError(DECODE_ERROR, "message truncated")
+        suite = self.suite = (body[p] << 8) | body[p + 1]
+        if suite not in offered_suites:
+            raise TLSError(ILLEGAL_PARAMETER, "server chose suite 0x%04X, which was not offered" % suite)
+        if body[p + 2]:
             raise TLSError(ILLEGAL_PARAMETER, "server chose a compression method")
-        self.extensions = {}
-        if r.left():
-            ext = Reader(r.vec16())
-            r.done()
-            while ext.left():
-                etype = ext.u16()
-                data = ext.vec16()
-                if etype in self.extensions:
-                    raise TLSError(ILLEGAL_PARAMETER, "duplicate extension %d" % etype)
-                if etype not in offered_exts:
-                    raise TLSError(UNSUPPORTED_EXTENSION, "server sent extension %d, not offered" % etype)
-                self.extensions[etype] = data
-        else:
-            r.done()
+        p += 3
+        exts = self.extensions = {}
+        if p == n:
+            return  # no extensions block
+        if p + 2 > n:
+            raise TLSError(DECODE_ERROR, "message truncated")
+        end = p + 2 + ((body[p] << 8) | body[p + 1])
+        if end > n:
+            raise TLSError(DECODE_ERROR, "message truncated")
+        if end != n:
+            raise TLSError(DECODE_ERROR, "trailing bytes in message")
+        p += 2
+        while p < end:
+            if p + 4 > end:
+                raise TLSError(DECODE_ERROR, "message truncated")
+            etype = (body[p] << 8) | body[p + 1]
+            q = p + 4 + ((body[p + 2] << 8) | body[p + 3])
+            if q > end:
+                raise TLSError(DECODE_ERROR, "message truncated")
+            if etype in exts:
+                raise TLSError(ILLEGAL_PARAMETER, "duplicate extension %d" % etype)
+            if etype not in offered_exts:
+                raise TLSError(UNSUPPORTED_EXTENSION, "server sent extension %d, not offered" % etype)
+            exts[etype] = bytes(body[p + 4:q])
+            p = q
+        get = exts.get
         for etype in (EXT_EXTENDED_MASTER_SECRET, EXT_ENCRYPT_THEN_MAC):
-            if self.extensions.get(etype, b"") != b"":
+            if get(etype, b"") != b"":
                 raise TLSError(DECODE_ERROR, "extension %d must be empty" % etype)
-        ri = self.extensions.get(EXT_RENEGOTIATION_INFO)
+        ri = get(EXT_RENEGOTIATION_INFO)
         if ri is not None and ri != b"\x00":
             # RFC 5746 §3.4: non-empty renegotiated_connection on an initial handshake
             raise TLSError(HANDSHAKE_FAILURE, "renegotiation_info not empty")
-        sn = self.extensions.get(EXT_SERVER_NAME)
+        sn = get(EXT_SERVER_NAME)
         if sn is not None and sn != b"":
             raise TLSError(DECODE_ERROR, "server_name extension must be empty")
-        self.mfl = None
-        mfl = self.extensions.get(EXT_MAX_FRAGMENT_LENGTH)
+        mfl = get(EXT_MAX_FRAGMENT_LENGTH)
         if mfl is not None:
             if len(mfl) != 1 or mfl[0] != offered_exts.get(EXT_MAX_FRAGMENT_LENGTH):
                 raise TLSError(ILLEGAL_PARAMETER, "max_fragment_length differs from the one offered")
             self.mfl = 1 << (8 + mfl[0])
-        self.rsl = None
-        rsl = self.extensions.get(EXT_RECORD_SIZE_LIMIT)
+        rsl = get(EXT_RECORD_SIZE_LIMIT)
         if rsl is not None:
             if len(rsl) != 2:
                 raise TLSError(DECODE_ERROR, "record_size_limit length")
-            v = int.from_bytes(rsl, "big")
+            v = (rsl[0] << 8) | rsl[1]
             if v < 64:
                 raise TLSError(ILLEGAL_PARAMETER, "record_size_limit below 64")
             self.rsl = v

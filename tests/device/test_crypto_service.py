@@ -295,3 +295,39 @@ def test_aead_into_writes_only_the_callers_buffer():
             assert cf.status_of(C.psa_aead_encrypt, k, alg, nonce, aad, b"x") == psa.PSA_ERROR_INVALID_HANDLE
     finally:
         cf.stop(root)
+
+
+def test_prf_keyed_by_a_key_uses_that_keys_pads_even_after_it_is_destroyed():
+    """The partition caches the HMAC pads of a PRF secret given as a key on that key (the TLS key block and
+    both Finished PRFs use one master secret): each operation keeps the pads of the key it was given, two
+    master secrets never mix, and destroying the key after input_key does not change the operation's output."""
+    root = cf.start()
+    try:
+        psk = b"0123456789abcdef"
+        crypto_partition.provision_psk(psk)
+        ms1, ms1_bytes = _tls_flow(C.KEY_ID_PSK, psk, seed=b"1" * 64)[:2]
+        ms2, ms2_bytes = _tls_flow(C.KEY_ID_PSK, psk, seed=b"2" * 64)[:2]
+        assert ms1_bytes != ms2_bytes
+        h = hashlib.sha256(b"transcript").digest()
+        ops = []
+        for ms in (ms1, ms2, ms1):
+            op = C.psa_key_derivation_setup(PRF)
+            C.psa_key_derivation_input_key(op, SECRET, ms)
+            C.psa_key_derivation_input_bytes(op, SEED, h)
+            C.psa_key_derivation_input_bytes(op, LABEL, b"server finished")
+            ops.append(op)
+        C.psa_destroy_key(ms1)  # after input_key: the first and third operations still hold ms1's pads
+        want1 = tls12.prf_sha256(ms1_bytes, b"server finished", h, 44)
+        want2 = tls12.prf_sha256(ms2_bytes, b"server finished", h, 44)
+        assert C.psa_key_derivation_output_bytes(ops[0], 12) + C.psa_key_derivation_output_bytes(ops[0], 32) == want1
+        assert C.psa_key_derivation_output_bytes(ops[1], 44) == want2
+        assert C.psa_key_derivation_output_bytes(ops[2], 1) == want1[:1]
+        assert C.psa_key_derivation_output_bytes(ops[2], 43) == want1[1:]
+        for op in ops:
+            C.psa_key_derivation_abort(op)
+        op = C.psa_key_derivation_setup(PRF)
+        assert cf.status_of(C.psa_key_derivation_input_key, op, SECRET, ms1) == psa.PSA_ERROR_INVALID_HANDLE
+        C.psa_key_derivation_abort(op)
+        C.psa_destroy_key(ms2)
+    finally:
+        cf.stop(root)

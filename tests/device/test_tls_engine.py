@@ -121,6 +121,25 @@ def test_handshake_messages_split_over_records():
     _check_session("mbedtls_ccm", _feed(c, reframed + rest), c)
 
 
+def test_handshake_messages_coalesced_and_straddling_records():
+    """Whole messages are handled straight from their record: several in one record, and a record ending
+    inside a message (the rest of which arrives in the next record) give the same session."""
+    for name in ("openssl_ccm", "openssl_gcm"):
+        recs = _records(_server(name))
+        n_plain = 0
+        while recs[n_plain][0] == 22:
+            n_plain += 1
+        assert n_plain >= 2  # ServerHello and ServerHelloDone
+        plain = b"".join(f for _, f in recs[:n_plain])
+        rest = b"".join(_frame(t, f) for t, f in recs[n_plain:])
+        first_len = 4 + ((plain[1] << 16) | (plain[2] << 8) | plain[3])
+        for pieces in ([plain], [plain[:first_len + 2], plain[first_len + 2:]],
+                       [plain[:first_len - 1], plain[first_len - 1:]]):
+            c = _client(FLIGHTS[name][0])
+            _check_session(name, _feed(c, b"".join(_frame(22, p) for p in pieces) + rest), c)
+            assert not len(c._hs)
+
+
 def test_corrupted_finished_is_bad_record_mac():
     data = bytearray(_server("openssl_gcm"))
     recs = _records(bytes(data))

@@ -60,8 +60,8 @@ class GCM:
         h = int.from_bytes(cipher.ecb_encrypt(bytes(16)), "big")
         lo = [0] * 16  # carry-less n * H, n a nibble (up to 131 bits)
         lo[1], lo[2], lo[4], lo[8] = h, h << 1, h << 2, h << 3
-        for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):
-            lo[i] = lo[i & 8] ^ lo[i & 4] ^ lo[i & 2] ^ lo[i & 1]
+        for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):  # one XOR each: i without its lowest bit, and that bit
+            lo[i] = lo[i & (i - 1)] ^ lo[i & -i]
         # for the byte pair (b0, b1) of a step: n * H << 12, << 8 (b0's nibbles), << 4, << 0 (b1's)
         self._t = ([v << 12 for v in lo], [v << 8 for v in lo], [v << 4 for v in lo], lo)
 
@@ -87,10 +87,12 @@ class GCM:
             # 128..254 (z's low 127 bits, as U with x^128 * U = U * (1 + x + x^2 + x^7)) fold back:
             # in this bit order a multiplication by x is a right shift; 8 guard bits catch the
             # degrees 128..133 that the fold itself produces, folded once more (as t).
+            # The second fold works on the 8 guard bits b as a small int (no big-int allocations):
+            # t ^ t >> 1 ^ t >> 2 ^ t >> 7 with t = b << 120 is (b << 7 ^ b << 6 ^ b << 5 ^ b) << 113.
             v = (z & _M127) << 9
             w = v ^ (v >> 1) ^ (v >> 2) ^ (v >> 7)
-            t = (w & 0xFF) << 120
-            y = (z >> 127) ^ (w >> 8) ^ t ^ (t >> 1) ^ (t >> 2) ^ (t >> 7)
+            b = w & 0xFF
+            y = (z >> 127) ^ (w >> 8) ^ (((b << 7) ^ (b << 6) ^ (b << 5) ^ b) << 113)
         return y
 
     def _s(self, aad, ct, n):

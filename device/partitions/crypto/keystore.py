@@ -18,8 +18,17 @@ from device import psa as _psa
 from device.psa import PSAError
 from device.psa import crypto as C
 
+from device.compat import const
+
 KEY_UID_BASE = 0x6B65790000000000  # b"key\0" then the 32-bit key id
 MAX_VOLATILE = 32
+
+# C.PSA_KEY_* folded (a `C.NAME` is a lookup per use on MicroPython; a handshake creates and destroys
+# four volatile keys)
+_VOLATILE = const(0)  # PSA_KEY_LIFETIME_VOLATILE
+_ID_NULL = const(0)
+_ID_VOLATILE_MIN = const(0x7FFFC000)
+_ID_VENDOR_MAX = const(0x7FFFFFFF)
 
 _volatile = {}
 _next_volatile = C.PSA_KEY_ID_VOLATILE_MIN
@@ -30,6 +39,8 @@ class Key:
 
     ctx = None  # (class defaults: set on the instance only when a context is made)
     gcm = None
+    lifetime = _VOLATILE  # (set on the instance for persistent keys only: an eighth instance attribute
+    #                       would grow a volatile key's attribute table once more)
 
     def __init__(self, kid, type, bits, usage, alg, lifetime, owner, data):
         self.id = kid
@@ -37,7 +48,8 @@ class Key:
         self.bits = bits
         self.usage = usage
         self.alg = alg
-        self.lifetime = lifetime
+        if lifetime != _VOLATILE:
+            self.lifetime = lifetime
         self.owner = owner
         self.data = data
 
@@ -74,19 +86,20 @@ def create(attrs, data, owner, factory=False):
     """Store a new key; returns its id. `factory` allows (and overwrites) vendor-range persistent ids."""
     global _next_volatile
     data = bytes(data)
-    check_type(attrs.type, len(data))
-    if attrs.bits not in (0, 8 * len(data)):
+    n = len(data)
+    check_type(attrs.type, n)
+    if attrs.bits not in (0, 8 * n):
         raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if attrs.lifetime == C.PSA_KEY_LIFETIME_VOLATILE:
-        if attrs.id != C.PSA_KEY_ID_NULL:
+    if attrs.lifetime == _VOLATILE:
+        if attrs.id != _ID_NULL:
             raise PSAError(_psa.PSA_ERROR_INVALID_ARGUMENT)
         if len(_volatile) >= MAX_VOLATILE:
             raise PSAError(_psa.PSA_ERROR_INSUFFICIENT_MEMORY)
         kid = _next_volatile
         while kid in _volatile:
-            kid = kid + 1 if kid < C.PSA_KEY_ID_VENDOR_MAX else C.PSA_KEY_ID_VOLATILE_MIN
-        _next_volatile = kid + 1 if kid < C.PSA_KEY_ID_VENDOR_MAX else C.PSA_KEY_ID_VOLATILE_MIN
-        _volatile[kid] = Key(kid, attrs.type, 8 * len(data), attrs.usage, attrs.alg, attrs.lifetime, owner, data)
+            kid = kid + 1 if kid < _ID_VENDOR_MAX else _ID_VOLATILE_MIN
+        _next_volatile = kid + 1 if kid < _ID_VENDOR_MAX else _ID_VOLATILE_MIN
+        _volatile[kid] = Key(kid, attrs.type, 8 * n, attrs.usage, attrs.alg, _VOLATILE, owner, data)
         return kid
     if attrs.lifetime != C.PSA_KEY_LIFETIME_PERSISTENT:
         raise PSAError(_psa.PSA_ERROR_NOT_SUPPORTED)
@@ -116,9 +129,15 @@ def get(kid, client_id):
 
 
 def destroy(kid, client_id):
-    if kid == C.PSA_KEY_ID_NULL:
+    if kid == _ID_NULL:
         return  # PSA: destroying the null key is a no-op success
-    k = get(kid, client_id)
+    k = _volatile.get(kid)
+    if k is not None and k.owner == client_id:  # a volatile key of the caller: one probe
+        k.data = b""
+        k.ctx = k.gcm = None
+        del _volatile[kid]
+        return
+    k = get(kid, client_id)  # someone else's key, a persistent one, and every error
     if kid in _volatile:
         k.data = b""
         k.ctx = k.gcm = None

@@ -9,6 +9,11 @@ and permits the algorithm (NOT_PERMITTED), and the out-vector is large enough (B
 
 import struct
 
+try:
+    from collections import namedtuple
+except ImportError:  # a port built without collections: KeyAttributes objects serve (slower)
+    namedtuple = None
+
 from device import psa as _psa
 from device.compat import const, urandom
 from device.psa import PSAError
@@ -51,10 +56,20 @@ def _reply(msg, i, data):
     psa_write(msg, i, data)
 
 
+# The attributes of a key the caller imports or derives, as the key store reads them (.type, .bits,
+# .usage, .alg, .lifetime, .id): a namedtuple made in C from struct.unpack's tuple costs less than half
+# of a KeyAttributes instance (whose six attribute stores each grow its table on MicroPython); a TLS
+# handshake makes four.
+if namedtuple is not None:
+    _KeyAttrs = namedtuple("KeyAttrs", ("type", "bits", "usage", "alg", "lifetime", "id"))
+else:
+    _KeyAttrs = C.KeyAttributes
+
+
 def _attrs(msg, i):
     if msg.in_size[i] != C.ATTRIBUTES_SIZE:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    return C.KeyAttributes.unpack(_in(msg, i))
+    return _KeyAttrs(*struct.unpack(C.ATTRIBUTES_FORMAT, _in(msg, i)))
 
 
 def _key_for(msg, kid, usage, alg):
@@ -229,40 +244,66 @@ def _aead_handler(func):
 
 
 # --- key derivation: TLS12_PRF / TLS12_PSK_TO_MS with SHA-256 --------------------------------------
+# A TLS 1.2 PSK handshake makes 21 of its ~31 psa_calls here, so the handlers use folded constants
+# (a `C.NAME` of another module is a lookup per use on MicroPython) and the PRF computes only the
+# blocks asked for. The master secret's HMAC pads are made once and cached on its Key (Key.ctx,
+# unused otherwise for a DERIVE key): the key block and both Finished PRFs are keyed by it.
+_SECRET = const(0x0101)  # PSA_KEY_DERIVATION_INPUT_SECRET, _OTHER_SECRET, _LABEL, _SEED
+_OTHER_SECRET = const(0x0103)
+_LABEL = const(0x0201)
+_SEED = const(0x0204)
+_PRF_SHA256 = const(0x08000209)  # PSA_ALG_TLS12_PRF(PSA_ALG_SHA_256)
+_PSK_TO_MS_SHA256 = const(0x08000309)  # PSA_ALG_TLS12_PSK_TO_MS(PSA_ALG_SHA_256)
+_DERIVE = const(0x1200)  # PSA_KEY_TYPE_DERIVE
+_USAGE_DERIVE = const(0x00004000)
+
+
 class _Kdf:
+    """One derivation: its inputs (step -> bytes; for a PRF's SECRET given as a key, that key's
+    HMACKey) until the first output, then the P_SHA256 stream."""
+
+    secret_is_key = False
+    key = None  # HMACKey of the PRF secret once output started
+    a = None  # A(i) of P_SHA256
+    seed = None  # label || seed
+    buf = b""  # output computed but not yet taken
+
     def __init__(self, alg):
         self.alg = alg
         self.inputs = {}
-        self.secret_is_key = False
-        self.key = None  # HMACKey of the PRF secret once output started
-        self.a = None
-        self.seed = None
-        self.buf = b""
         self.left = KDF_CAPACITY
 
+    def _start(self):
+        i = self.inputs
+        if _SEED not in i or _SECRET not in i or _LABEL not in i:
+            _err(_psa.PSA_ERROR_BAD_STATE)
+        secret = i[_SECRET]
+        if self.alg == _PSK_TO_MS_SHA256:
+            secret = HMACKey(psk_premaster(secret, i.get(_OTHER_SECRET)))
+        elif not self.secret_is_key:
+            secret = HMACKey(secret)
+        self.key = secret
+        self.seed = self.a = i[_LABEL] + i[_SEED]
+        self.inputs = None  # the raw inputs are not kept once the stream exists
+        return secret
+
     def take(self, n):
-        if self.key is None:
-            i = self.inputs
-            for s in (C.PSA_KEY_DERIVATION_INPUT_SEED, C.PSA_KEY_DERIVATION_INPUT_SECRET,
-                      C.PSA_KEY_DERIVATION_INPUT_LABEL):
-                if s not in i:
-                    _err(_psa.PSA_ERROR_BAD_STATE)
-            secret = i[C.PSA_KEY_DERIVATION_INPUT_SECRET]
-            if self.alg == _PSK_TO_MS:
-                secret = psk_premaster(secret, i.get(C.PSA_KEY_DERIVATION_INPUT_OTHER_SECRET))
-            self.key = HMACKey(secret)
-            self.seed = i[C.PSA_KEY_DERIVATION_INPUT_LABEL] + i[C.PSA_KEY_DERIVATION_INPUT_SEED]
-            self.a = self.seed
-            self.inputs = None  # the raw inputs are not kept once the stream exists
+        key = self.key
+        if key is None:
+            key = self._start()
         if n > self.left:
             self.left = 0
             _err(_psa.PSA_ERROR_INSUFFICIENT_DATA)
         self.left -= n
         buf = self.buf
-        key = self.key
-        while len(buf) < n:  # P_SHA256: A(i) = HMAC(secret, A(i-1)), output HMAC(secret, A(i) || seed)
-            a = self.a = key.mac(self.a)
-            buf += key.mac(a, self.seed)
+        if len(buf) < n:  # P_SHA256: A(i) = HMAC(secret, A(i-1)), output HMAC(secret, A(i) || seed)
+            mac = key.mac
+            a = self.a
+            seed = self.seed
+            while len(buf) < n:
+                a = mac(a)
+                buf += mac(a, seed)
+            self.a = a
         if len(buf) == n:
             self.buf = b""
             return buf
@@ -271,14 +312,13 @@ class _Kdf:
 
 
 _STEPS = {
-    _PRF: (C.PSA_KEY_DERIVATION_INPUT_SEED, C.PSA_KEY_DERIVATION_INPUT_SECRET, C.PSA_KEY_DERIVATION_INPUT_LABEL),
-    _PSK_TO_MS: (C.PSA_KEY_DERIVATION_INPUT_SEED, C.PSA_KEY_DERIVATION_INPUT_OTHER_SECRET,
-                 C.PSA_KEY_DERIVATION_INPUT_SECRET, C.PSA_KEY_DERIVATION_INPUT_LABEL),
+    _PRF_SHA256: (_SEED, _SECRET, _LABEL),
+    _PSK_TO_MS_SHA256: (_SEED, _OTHER_SECRET, _SECRET, _LABEL),
 }
 
 
 def _kdf_setup(msg, step, kid, alg, op):
-    if alg not in _STEPS:
+    if alg != _PRF_SHA256 and alg != _PSK_TO_MS_SHA256:
         _err(_psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x08000000 else _psa.PSA_ERROR_INVALID_ARGUMENT)
     _new_op(msg, "kdf", _Kdf(alg))
 
@@ -286,11 +326,12 @@ def _kdf_setup(msg, step, kid, alg, op):
 def _kdf_input(st, step, data):
     if step not in _STEPS[st.alg]:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    if st.inputs is None or step in st.inputs:
+    i = st.inputs
+    if i is None or step in i:
         _err(_psa.PSA_ERROR_BAD_STATE)  # after output started, or the same step twice
     if len(data) > 0xFFFF:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    st.inputs[step] = data
+    i[step] = data
 
 
 def _kdf_input_bytes(msg, step, kid, alg, op):
@@ -299,14 +340,19 @@ def _kdf_input_bytes(msg, step, kid, alg, op):
 
 def _kdf_input_key(msg, step, kid, alg, op):
     st = _op(msg, op, "kdf")
-    if step not in (C.PSA_KEY_DERIVATION_INPUT_SECRET, C.PSA_KEY_DERIVATION_INPUT_OTHER_SECRET):
+    if step != _SECRET and step != _OTHER_SECRET:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
-    k = _key_for(msg, kid, C.PSA_KEY_USAGE_DERIVE, st.alg)
-    if k.type != C.PSA_KEY_TYPE_DERIVE:
+    k = _key_for(msg, kid, _USAGE_DERIVE, st.alg)
+    if k.type != _DERIVE:
         _err(_psa.PSA_ERROR_INVALID_ARGUMENT)
     _kdf_input(st, step, k.data)
-    if step == C.PSA_KEY_DERIVATION_INPUT_SECRET:
+    if step == _SECRET:
         st.secret_is_key = True
+        if st.alg == _PRF_SHA256:  # the PRF's secret as its HMAC pads, made once per key
+            hk = k.ctx
+            if hk is None:
+                hk = k.ctx = HMACKey(k.data)
+            st.inputs[_SECRET] = hk
 
 
 def _kdf_output_bytes(msg, step, kid, alg, op):
