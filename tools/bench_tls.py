@@ -165,16 +165,26 @@ def mp(tree, heap_k, *args, timeout=600):
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=tree)
 
 
-def compare(tree, port, suite, n_hs, n_rec):
-    r = mp(tree, 256, "compare", "127.0.0.1", port, IDENTITY, PSK_HEX, suite, n_hs, n_rec)
+def compare(tree, port, suite, n_hs):
+    """Median handshake ms per backend (engine and, for GCM, native), interleaved."""
+    r = mp(tree, 256, "compare", "127.0.0.1", port, IDENTITY, PSK_HEX, suite, n_hs)
     if r.returncode != 0:
         raise SystemExit("micropython bench failed:\n%s\n%s" % (r.stdout, r.stderr))
-    hs, tp = {}, {}
+    hs = {}
     for line in r.stdout.splitlines():
         kind, backend, us = line.split()
-        (hs if kind == "HS" else tp).setdefault(backend, []).append(int(us))
-    return ({b: statistics.median(v) / 1000 for b, v in hs.items()},
-            {b: n_rec / (v[0] / 1e6) for b, v in tp.items()})
+        hs.setdefault(backend, []).append(int(us))
+    return {b: statistics.median(v) / 1000 for b, v in hs.items()}
+
+
+def throughput(tree, targets, n_rec):
+    """64-byte records/s per (backend, suite, port) target, all measured in one process taking turns."""
+    r = mp(tree, 256, "throughput", "127.0.0.1", IDENTITY, PSK_HEX, n_rec,
+           *["%s:%s:%d" % t for t in targets])
+    if r.returncode != 0:
+        raise SystemExit("micropython throughput run failed:\n%s\n%s" % (r.stdout, r.stderr))
+    return {line.split()[1]: n_rec / (int(line.split()[2]) / 1e6) for line in r.stdout.splitlines()
+            if line.startswith("TP ")}
 
 
 def free_port():
@@ -285,8 +295,13 @@ def measure(handshakes, records, source=ROOT):
         compile_tree(tree, root=source)
         for suite in ("gcm", "ccm", "ccm8"):
             servers[suite] = OpenSSLServer(suite)
-        hs_gcm, tp_gcm = compare(tree, servers["gcm"].port, "gcm", handshakes, records)
-        hs_ccm, tp_ccm = compare(tree, servers["ccm"].port, "ccm", handshakes, records)
+        servers["gcm-native"] = OpenSSLServer("gcm")  # (one connection at a time each: native's own server)
+        hs_gcm = compare(tree, servers["gcm"].port, "gcm", handshakes)
+        hs_ccm = compare(tree, servers["ccm"].port, "ccm", handshakes)
+        tp = throughput(tree, [("engine", "ccm", servers["ccm"].port), ("engine", "gcm", servers["gcm"].port),
+                               ("native", "gcm", servers["gcm-native"].port)], records)
+        tp_gcm = {"engine": tp["engine-gcm"], "native": tp["native-gcm"]}
+        tp_ccm = {"engine": tp["engine-ccm"]}
         floors = {
             ("engine", "ccm"): heap_floor(tree, servers["ccm"].port, "ccm", "engine"),
             ("engine", "ccm-tls-only"): heap_floor(tree, servers["ccm"].port, "ccm", "engine", world="tls-only"),
@@ -376,7 +391,9 @@ def render(r):
         ("MicroPython 1.29 unix port, %d handshakes and %d records per backend, code from .mpy,"
          % (r["handshakes"], r["records"])) +
         " against `openssl s_server -nocert -psk ... -rev` on 127.0.0.1, TCP_NODELAY on both"
-        " backends; engine and native interleaved in one run. Engine = `device.tls` with keys in the crypto"
+        " backends; handshakes: engine and native interleaved (one of each per round); records: one connection each"
+        " (engine CCM, engine GCM, native GCM, each to its own server) taking turns in 10 chunks in one process."
+        " Engine = `device.tls` with keys in the crypto"
         " partition (in-process secure world, AES from `cryptolib`); native = MicroPython's own mbedTLS PSK"
         " (`tls.SSLContext.psk_key`, raw key in NS memory; this build has GCM but no CCM). Machine load average"
         " during the run: %.1f -> %.1f (on 2 cores; other work was running, so absolute times are inflated and"

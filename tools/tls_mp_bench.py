@@ -1,6 +1,7 @@
 """MicroPython side of `python -m tools.bench_tls` (run by it on the `micropython` command).
 
-    micropython tls_mp_bench.py compare HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES N_RECORDS
+    micropython tls_mp_bench.py compare HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES
+    micropython tls_mp_bench.py throughput HOST IDENTITY PSK_HEX N_RECORDS BACKEND:SUITE:PORT ...
     micropython tls_mp_bench.py floor   HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS [tls-only|mailbox:PORT]
     micropython tls_mp_bench.py wire    HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS
     micropython tls_mp_bench.py mem     HOST PORT IDENTITY PSK_HEX SUITE
@@ -9,11 +10,11 @@
     micropython tls_mp_bench.py secure PORT [PARTITION ...]
     micropython tls_mp_bench.py icount  HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES N_ECHOES
 
-compare: engine and native handshakes interleaved (one of each per round), then one connection
-each writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl s_server
--rev`) and reading all replies with readinto() into one reused buffer, in ROUNDS chunks alternating
-between the backends (each chunk: write its records, then read their echoes); prints "HS engine <us>", "HS native <us>", "TP engine <us>",
-"TP native <us>". floor: one handshake + N_RECORDS echoed records, prints "OK" (tls-only: the secure world
+compare: engine and native handshakes interleaved (one of each per round); prints "HS engine <us>",
+"HS native <us>". throughput: one connection per target, each to its own server (`openssl s_server` serves one
+connection at a time), writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl
+s_server -rev`) and reading the replies with readinto() into one reused buffer, the targets taking turns in
+ROUNDS chunks; prints "TP BACKEND-SUITE <us>" per target. floor: one handshake + N_RECORDS echoed records, prints "OK" (tls-only: the secure world
 runs only the ITS and crypto partitions instead of the default set; mailbox:PORT: no secure world in
 this process at all -- every PSA call goes through device.psa.mailbox to the one `secure` serves on
 127.0.0.1:PORT, as a TF-M dual-core NSPE reaches its SPE; `python -m tools.bench_tls` measures its heap floors
@@ -37,7 +38,7 @@ import socket  # noqa: E402
 from device.tls import wrap_socket  # noqa: E402
 
 RECORD = b"r" * 63 + b"\n"
-ROUNDS = 10  # compare: the throughput runs alternate backends in this many chunks
+ROUNDS = 10  # throughput: the connections take turns in this many chunks
 
 
 def _unhex(s):
@@ -198,6 +199,29 @@ def icount(addr, identity, psk, suite, n_hs, n_echo):
     print("OK")
 
 
+def throughput(host, identity, psk_hex, n_rec, targets):
+    """One connection per target ("BACKEND:SUITE:PORT", each its own server), all open at once; each writes
+    n_rec 64-byte records and reads their echoes, in ROUNDS chunks taken in turn (target 1, 2, 3, 1, ...), so
+    that the machine's speed drifting during the run hits every target alike. Prints "TP BACKEND-SUITE <us>"."""
+    psk = _unhex(psk_hex)
+    conns = []
+    for target in targets:
+        backend, suite, port = target.split(":")
+        t = connect(socket.getaddrinfo(host, int(port))[0][-1], identity.encode(), psk, suite, backend)
+        records(t, 10)  # warm up
+        conns.append([backend + "-" + suite, t, 0])
+    chunk = max(1, n_rec // ROUNDS)
+    gc.collect()
+    for i in range(0, n_rec, chunk):
+        for c in conns:
+            t0 = time.ticks_us()
+            records(c[1], min(chunk, n_rec - i))
+            c[2] += time.ticks_diff(time.ticks_us(), t0)
+    for name, t, us in conns:
+        print("TP %s %d" % (name, us))
+        t.close()
+
+
 def secure(port, partitions):
     """The SPE of a dual-image run: answer one NS client's mailbox requests on 127.0.0.1:port."""
     from device.psa import spe_mailbox, spm
@@ -229,6 +253,8 @@ def main(argv):
         return imports(int(argv[2]))
     if argv[1] == "secure":
         return secure(int(argv[2]), argv[3:])
+    if argv[1] == "throughput":
+        return throughput(argv[2], argv[3], argv[4], int(argv[5]), argv[6:])
     mode, host, port, identity, psk_hex, suite = argv[1:7]
     addr = socket.getaddrinfo(host, int(port))[0][-1]
     identity = identity.encode()
@@ -240,7 +266,7 @@ def main(argv):
     elif mode == "mem":
         mem(addr, identity, psk, suite)
     elif mode == "compare":
-        n_hs, n_rec = int(argv[7]), int(argv[8])
+        n_hs = int(argv[7])
         backends = ("engine", "native") if suite in ("gcm", "cbc") else ("engine",)  # native: no CCM
         for i in range(n_hs + 1):
             for backend in backends:
@@ -251,22 +277,6 @@ def main(argv):
                 t.close()
                 if i:  # the first round warms up (imports, first connection)
                     print("HS %s %d" % (backend, dt))
-        # throughput, side by side: one connection per backend, N_RECORDS each in ROUNDS alternating chunks
-        # (engine, native, engine, ...), so that the machine's speed drifting during the run hits both alike
-        conns = {b: connect(addr, identity, psk, suite, b) for b in backends}
-        for t in conns.values():
-            records(t, 10)  # warm up
-        total = {b: 0 for b in backends}
-        chunk = max(1, n_rec // ROUNDS)
-        gc.collect()
-        for i in range(0, n_rec, chunk):
-            for backend in backends:
-                t0 = time.ticks_us()
-                records(conns[backend], min(chunk, n_rec - i))
-                total[backend] += time.ticks_diff(time.ticks_us(), t0)
-        for backend in backends:
-            print("TP %s %d" % (backend, total[backend]))
-            conns[backend].close()
     else:
         backend, n_rec = argv[7], int(argv[8])
         world = argv[9] if len(argv) > 9 else ""
