@@ -146,7 +146,10 @@ def _mp_client(port, suite, send=LINE, identity=peers.IDENTITY, psk=peers.PSK_HE
     args = [script, "127.0.0.1", str(port), identity, psk, suite, send.hex() or "-", str(wait_ms)]
     if native:
         args.append("native")
-    r = lane.run(args, cwd=root, timeout=60)
+    # from source (this checkout), the compiler's work shares the heap: the .py lane's heap; compiled (.mpy
+    # tree), the heap a board's .mpy lane gets
+    heap = lane.HEAPSIZE_SOURCE if root == lane.ROOT else lane.HEAPSIZE
+    r = lane.run(args, cwd=root, timeout=60, heapsize=heap)
     lines = r.stdout.splitlines()
     return r.returncode, lines, r.stderr
 
