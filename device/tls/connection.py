@@ -166,13 +166,7 @@ class TLSClientConnection:
     _ems_offered = True
     _psk_key = None
     _psk_owned = False
-    # The handshake transcript as two running SHA-256 hashes fed with each message, not the messages
-    # kept in a growing buffer (whose reallocations cost time and need a contiguous block of a small
-    # heap): _transcript is finalised at ClientKeyExchange (the EMS session hash and our Finished's
-    # input), _transcript2 continues through our Finished (the server Finished's input). Two objects
-    # because MicroPython's sha256 has no copy() and takes no update() after digest().
-    _transcript = None
-    _transcript2 = None
+    _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
     _offered = None  # extension type -> what we asked for (filled by start())
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
@@ -266,8 +260,7 @@ class TLSClientConnection:
             offered[_EXT_RECORD_SIZE_LIMIT] = True
         if self._server_name:
             offered[_EXT_SERVER_NAME] = True
-        self._transcript = hashlib.sha256(hello)
-        self._transcript2 = hashlib.sha256(hello)
+        self._transcript = bytearray(hello)
         self._queue(HANDSHAKE, hello)
         self._state = _WAIT_SERVER_HELLO
 
@@ -317,7 +310,7 @@ class TLSClientConnection:
         psk, self._psk_key = self._psk_key, None
         ms, self._ms = self._ms, None
         self._psk_raw = None
-        self._transcript = self._transcript2 = None
+        self._transcript = None
         try:
             if prot is not None:
                 prot.destroy()
@@ -649,16 +642,16 @@ class TLSClientConnection:
                 self.send_limit = min(sh.rsl, MAX_PLAINTEXT)
             elif self._rsl:
                 self.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
-            self._hash(msg)
+            self._transcript += msg
             self._state = _WAIT_SERVER_HELLO_DONE
         elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and not self._got_ske:
             self.psk_identity_hint = _m.psk_identity_hint(body)
             self._got_ske = True
-            self._hash(msg)
+            self._transcript += msg
         elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
             if len(body):
                 raise TLSError(DECODE_ERROR, "ServerHelloDone with a body")
-            self._hash(msg)
+            self._transcript += msg
             self._client_flight()
         elif state == _WAIT_FINISHED and mtype == _FINISHED:
             if len(body) != 12:
@@ -676,16 +669,12 @@ class TLSClientConnection:
         else:
             raise TLSError(UNEXPECTED_MESSAGE, "handshake message %d in state %d" % (mtype, state))
 
-    def _hash(self, msg):
-        self._transcript.update(msg)
-        self._transcript2.update(msg)
-
     def _client_flight(self):
         cke = _m.client_key_exchange(self.identity)
-        self._hash(cke)
+        transcript = self._transcript
+        transcript += cke
         # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
-        transcript_hash = self._transcript.digest()
-        self._transcript = None
+        transcript_hash = hashlib.sha256(transcript).digest()
         if self._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
             self._import_psk()
         client_random = self.client_random
@@ -696,11 +685,10 @@ class TLSClientConnection:
         self._prot = _keys.record_protection(ms, self.cipher_suite, client_random, server_random,
                                              self.encrypt_then_mac)
         fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
+        transcript += fin
         # the server's Finished is computed by pending_work(), after this flight has gone out
-        t = self._transcript2
-        t.update(fin)
-        self._server_finished_hash = t.digest()
-        self._transcript2 = None
+        self._server_finished_hash = hashlib.sha256(transcript).digest()
+        self._transcript = None
         # ClientKeyExchange and ChangeCipherSpec go out unprotected: one piece (data_to_send joins it
         # with the sealed Finished into the flight's one write)
         self._out.append(_record(HANDSHAKE, cke) + _CCS_RECORD)
