@@ -207,13 +207,16 @@ class TLSClientConnection:
         self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
 
     # -- state --------------------------------------------------------------------------
-    @property
-    def handshake_complete(self):
-        return self._state == _OPEN
-
-    @property
-    def closed(self):
-        return self._state == _CLOSED or self._error is not None
+    # handshake_complete and closed (read-only, computed) come from __getattr__, which runs only for names
+    # an instance and its class lack, not from properties: on MicroPython a class with a property makes
+    # every attribute store on its instances look the name up in the class first (~1k instructions per
+    # store, and the engine stores to self on every record)
+    def __getattr__(self, name):
+        if name == "handshake_complete":
+            return self._state == _OPEN
+        if name == "closed":
+            return self._state == _CLOSED or self._error is not None
+        raise AttributeError(name)
 
     # -- output --------------------------------------------------------------------------
     def data_to_send(self):
