@@ -306,12 +306,12 @@ class AEADRecords:
         ov = self._ov
         ov.base = out
         ov.len = n
-        try:
-            # (bytes: the SPM passes them on; a memoryview it would copy the same way, at more cost)
-            status = _psa_call(_HANDLE, 0, (hdr, bytes(na), bytes(buf[start:end])), self._ovs)
-            n = ov.len
-        finally:
-            ov.base = None  # no reference to the caller's buffer stays behind
+        # (bytes: the SPM passes them on; a memoryview it would copy the same way, at more cost)
+        status = _psa_call(_HANDLE, 0, (hdr, bytes(na), bytes(buf[start:end])), self._ovs)
+        n = ov.len
+        # no reference to the caller's buffer stays behind; no try/finally for it (a smaller heap
+        # frame): should psa_call raise, the next seal/open or destroy() drops it
+        ov.base = None
         if status:
             if status == PSA_ERROR_INVALID_SIGNATURE:
                 raise TLSError(BAD_RECORD_MAC, "record authentication failed")
@@ -327,6 +327,7 @@ class AEADRecords:
 
     def destroy(self):
         self._seal_hdr = self._open_hdr = None  # (they name the key ids, which may be reused)
+        self._ov.base = None
         destroy(self.write_key)
         destroy(self.read_key)
         self.write_key = self.read_key = None
