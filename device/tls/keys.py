@@ -254,14 +254,13 @@ class AEADRecords:
             raise TLSError(INTERNAL_ERROR, "record keys destroyed")
         seq = self.write_seq
         ov = self._ov
-        ov.base = ct
+        ov.base = ct  # (our own record buffer: no try/finally to drop it, a smaller frame instead)
         ov.len = n + self._tag
-        try:  # nonce || additional data in one pack (bytes: the SPM passes it on as it is)
-            status = _psa_call(_HANDLE, 0, (hdr, _pack(">4sQQBHH", self.write_iv, seq, seq, ctype, 0x0303, n),
-                                            plaintext), self._ovs)
-            got = ov.len
-        finally:
-            ov.base = None
+        # nonce || additional data in one pack (bytes: the SPM passes it on as it is)
+        status = _psa_call(_HANDLE, 0, (hdr, _pack(">4sQQBHH", self.write_iv, seq, seq, ctype, 0x0303, n),
+                                        plaintext), self._ovs)
+        got = ov.len
+        ov.base = None
         if status:
             raise _internal(PSAError(status))
         self.write_seq = seq + 1
@@ -284,11 +283,15 @@ class AEADRecords:
         return bytes(self.seal_view(ctype, plaintext)[5:])
 
     def open_into(self, ctype, fragment, out):
-        # Open `fragment` (explicit nonce || ciphertext || tag; any bytes-like: the engine passes a
-        # memoryview of its input buffer) into the writable buffer `out`, which must hold
-        # len(fragment) - overhead bytes (ValueError otherwise); returns that count. On a bad tag
-        # nothing is written to `out` (TLSError bad_record_mac).
-        n = len(fragment) - self.overhead
+        # Open `fragment` (explicit nonce || ciphertext || tag; any bytes-like) into the writable
+        # buffer `out`, which must hold len(fragment) - overhead bytes (ValueError otherwise);
+        # returns that count. On a bad tag nothing is written to `out` (TLSError bad_record_mac).
+        return self.open_span(ctype, fragment, 0, len(fragment), out)
+
+    def open_span(self, ctype, buf, start, end, out):
+        # open_into() of the fragment buf[start:end] (buf: the engine's memoryview of its input
+        # buffer), which is never sliced as a whole: a view per record is an allocation saved.
+        n = end - start - self.overhead
         if n < 0:
             raise TLSError(BAD_RECORD_MAC, "record shorter than nonce + tag")
         if n > len(out):
@@ -297,17 +300,18 @@ class AEADRecords:
         if hdr is None:
             raise TLSError(INTERNAL_ERROR, "record keys destroyed")
         na = self._rna
-        na[4:12] = fragment[:8]
+        start += 8
+        na[4:12] = buf[start - 8:start]
         _pack_into(">QBHH", na, 12, self.read_seq, ctype, 0x0303, n)
         ov = self._ov
         ov.base = out
         ov.len = n
-        try:
-            # (bytes: the SPM passes them on; a memoryview it would copy the same way, at more cost)
-            status = _psa_call(_HANDLE, 0, (hdr, bytes(na), bytes(fragment[8:])), self._ovs)
-            n = ov.len
-        finally:
-            ov.base = None  # no reference to the caller's buffer stays behind
+        # (bytes: the SPM passes them on; a memoryview it would copy the same way, at more cost)
+        status = _psa_call(_HANDLE, 0, (hdr, bytes(na), bytes(buf[start:end])), self._ovs)
+        n = ov.len
+        # no reference to the caller's buffer stays behind; no try/finally for it (a smaller heap
+        # frame): should psa_call raise, the next seal/open or destroy() drops it
+        ov.base = None
         if status:
             if status == PSA_ERROR_INVALID_SIGNATURE:
                 raise TLSError(BAD_RECORD_MAC, "record authentication failed")
@@ -323,6 +327,7 @@ class AEADRecords:
 
     def destroy(self):
         self._seal_hdr = self._open_hdr = None  # (they name the key ids, which may be reused)
+        self._ov.base = None
         destroy(self.write_key)
         destroy(self.read_key)
         self.write_key = self.read_key = None

@@ -40,6 +40,8 @@ class TLSStream:
         self._sendall = getattr(sock, "sendall", None)
         self._pending = b""  # plaintext of a record not fully read yet: _pending[_pos:]
         self._pos = 0
+        self._rbuf = None  # readinto's buffer while _next runs, and the bytes it may take
+        self._room = 0
 
     @property
     def cipher_suite(self):
@@ -69,20 +71,12 @@ class TLSStream:
         if conn._out:  # (package-internal)
             self._flush()
         if self._readinto is not None:
-            # MicroPython streams read exactly what is asked: ask for what the next record lacks.
-            # A record's header, once read, announces its body: that is read here too (no round
-            # through the engine for a record that cannot be complete yet).
-            n = self._readinto(conn.receive_buffer())
-            if n is None:  # a non-blocking MicroPython socket with nothing to read yet
-                return
-            conn.received(n)
-            if n == 5 and not conn._complete():  # (package-internal) a header alone
-                n = self._readinto(conn.receive_buffer())
-                if n is None:
-                    return
-            else:
-                return
-        elif self._recv_into is not None:
+            # MicroPython streams read exactly what is asked: the engine asks for what the next
+            # record lacks, a header and then the body it announces (None: a non-blocking socket
+            # with nothing to read yet; 0: the end of the stream, handled by the engine)
+            conn.receive_from(self._readinto)
+            return
+        if self._recv_into is not None:
             n = self._recv_into(conn.receive_buffer(self._bufsize))
         else:
             data = self.sock.recv(self._bufsize)
@@ -93,19 +87,22 @@ class TLSStream:
 
     def _alerted(self):
         """A TLSError is on its way up: send the alert the engine queued, if the socket still takes it."""
+        self._rbuf = None
         try:
             self._flush()
         except OSError:
             pass
 
-    def _next(self, out=None, room=0):
-        # The next record's plaintext (bytes); b"" at the end of the stream. With `out`: a record
-        # of at most `room` bytes is opened straight into `out` and its length (int) comes back
-        # instead. Raises TLSError after sending the alert.
+    def _next(self):
+        # The next record's plaintext (bytes); b"" at the end of the stream. With self._rbuf set
+        # (by readinto): a record of at most self._room bytes is opened straight into it and its
+        # length (int) comes back instead. Raises TLSError after sending the alert.
+        # (self is the only argument, buffer and room are attributes: with fewer locals this frame,
+        # try block and all, stays on MicroPython's C stack instead of being allocated per read)
         try:
             while True:
-                # a record may be buffered already (out None: next_data_into is next_data)
-                data = self.conn.next_data_into(out, room)
+                # a record may be buffered already (_rbuf None: next_data_into is next_data)
+                data = self.conn.next_data_into(self._rbuf, self._room)
                 if data is not None:
                     return data
                 self._pump()
@@ -151,7 +148,10 @@ class TLSStream:
             return 0
         data, pos = self._pending, self._pos
         if pos >= len(data):
-            data = self._next(buf, n)  # a record that fits is opened straight into buf
+            self._rbuf = buf  # a record that fits is opened straight into buf
+            self._room = n
+            data = self._next()
+            self._rbuf = None  # (no reference to the caller's buffer stays behind)
             if data.__class__ is int:
                 return data
             pos = 0

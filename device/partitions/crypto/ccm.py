@@ -82,7 +82,8 @@ def _plan(n, t, q, a):
     scratch serves). A tuple, indexed by the functions below:
     (mac[:end of the MAC input], flags, length field of B0, nonce view, aad header, aad view, pad after the aad, message
     offset, pad after the message, tag offset, tmpl, keystream blocks' end, tmpl[:end], ks[:end],
-    ks[16 + n:16 + n + t], ks[:t], ks[16:16 + n + t], mac[T - n:T + t], the whole MAC buffer)."""
+    ks[16 + n:16 + n + t], ks[:t], ks[16:16 + n + t], mac[T - n:T + t], the whole MAC buffer, the MAC T's
+    view mac[T:T + t], the int with the low 8 * t bits set)."""
     if n > _cap or q != _q or a > AAD_MAX:
         tmpl, ks, mac, stage = _buffers(n, q, a)
         keep = tmpl is _tmpl
@@ -107,7 +108,8 @@ def _plan(n, t, q, a):
     st = memoryview(stage)
     p = (mac[:off], (0x40 if a else 0) | (((t - 2) // 2) << 3) | (q - 1), n.to_bytes(q, "big"), st[:nl],
          ahdr, st[nl:nl + a], _ZERO[:moff - aend], moff, _ZERO[:off - moff - n], tag_at, tmpl, kend,
-         tmpl[:kend], ks[:kend], ks[16 + n:16 + n + t], ks[:t], ks[16:16 + n + t], mac[tag_at - n:tag_at + t], mac)
+         tmpl[:kend], ks[:kend], ks[16 + n:16 + n + t], ks[:t], ks[16:16 + n + t], mac[tag_at - n:tag_at + t], mac,
+         mac[tag_at:tag_at + t], (1 << (8 * t)) - 1)
     if keep:
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
@@ -150,7 +152,7 @@ def seal(cipher, na, nonce_len, plaintext, tag_len=16):
     else:
         _stage[:_len(na)] = na
     mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, tag_at, tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, \
-        ks_x, x_v, whole = p
+        ks_x, x_v, whole, tag_v, low = p
     # B0 || encoded AAD || message, zero-padded, then CBC-MAC in place: T is at mac[tag_at:tag_at + 16]
     mac[0] = flags
     mac[1:nonce_len + 1] = nonce
@@ -185,12 +187,13 @@ def unseal(cipher, na, nonce_len, data, tag_len=16):
     else:
         _stage[:_len(na)] = na
     mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, tag_at, tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, \
-        ks_x, x_v, whole = p
+        ks_x, x_v, whole, tag_v, low = p
     for i in range(1, kend, 16):
         tmpl[i:i + nonce_len] = nonce
     cipher.ecb_encrypt_to(tmpl_v, ks_v)
     tag_dst[:] = tag_src
-    out = (_from_bytes(data, "big") ^ _from_bytes(ks_x, "big")).to_bytes(n + tag_len, "big")  # pt || T'
+    x = _from_bytes(data, "big") ^ _from_bytes(ks_x, "big")  # pt || T' as one int
+    out = x.to_bytes(n + tag_len, "big")
     # the MAC input: B0 || encoded AAD || plaintext, zero-padded; plaintext || T' go in with one store,
     # and T' lies in the zero padding (overwritten by it) or beyond the MAC'ed blocks
     mac[0] = flags
@@ -204,10 +207,9 @@ def unseal(cipher, na, nonce_len, data, tag_len=16):
     whole[moff:moff + n + tag_len] = out
     mac[moff + n:_len(mac)] = mpad
     cipher.cbc_mac_into(mac)
-    a = 0
-    for i in range(tag_len):  # every tag byte compared (no early exit): constant time
-        a |= mac[tag_at + i] ^ out[n + i]
-    if a:
+    # T against T' (x's low bits): XOR of two ints, then a test for zero -- every digit is XORed
+    # (no early exit, constant time), and in C rather than a Python loop over the tag's bytes
+    if (_from_bytes(tag_v, "big") ^ x) & low:
         raise InvalidTag("CCM tag mismatch")
     return out[:n]
 
