@@ -483,13 +483,13 @@ def render(r):
     ]
     if rom.get("mailbox"):
         lines[-1:-1] = [
+            "",
             "ROMFS rows: the same run with the library and the driver in a ROMFS image (tools/bench_romfs.py). The unix"
             " port has no ROM partition, so tools/romfs_run.py reads the image (%d bytes of heap) into the first"
             " bytearray the process allocates and mounts it with `vfs.VfsRom`; the figure is the smallest heap that"
             " works minus the image's share of it (its bytes and their GC table bits): for the non-secure image %d KB"
             " - image = %d KB. On a board the image is flash; what is left is what the code creates (module dicts,"
             " functions, qstrs) and the connection's state." % (rom["mailbox"][2], rom["mailbox"][1], rom["mailbox"][0]),
-            "",
         ]
     return "\n".join(lines)
 
