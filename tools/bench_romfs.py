@@ -6,11 +6,12 @@ heap. The unix port has no ROM partition, so tools/romfs_run.py reads the image 
 allocated first (at the start of the heap, fragmenting nothing) and mounts it with vfs.VfsRom; the
 image's own share of the heap is then subtracted from the smallest heap that works:
 
-    floor = smallest -X heapsize that works - image bytes * (1 + 3/128)
+    floor = smallest -X heapsize that works - image bytes * (1 + 3/256)
 
-(3/128: MicroPython's GC keeps 2 allocation-table bits and 1 finaliser bit per 16-byte block, so
-each byte of the image also cost 3/128 of a byte of table). A board needs that much heap besides
-its ROM partition.
+(3/256: MicroPython's GC keeps 2 allocation-table bits and 1 finaliser bit per block, and a block is
+4 object words, 32 bytes on this 64-bit port, so each byte of the image also cost 3/256 of a byte of
+table; "image bytes" is what allocating its bytearray took, block rounding included). A board needs
+that much heap besides its ROM partition.
 """
 
 import math
@@ -22,7 +23,7 @@ import tempfile
 from tools import bench_tls as B
 from tools.deploy import romfs_image
 
-TABLE_OVERHEAD = 1 + 3 / 128
+TABLE_OVERHEAD = 1 + 3 / 256  # GC table bits per heap byte: 3 bits per 32-byte block (64-bit port)
 
 
 def build_image(tree, dest):
