@@ -148,19 +148,14 @@ def test_malformed_frames_get_programmer_error():
     assert _status(spe_mailbox.answer(good, s)) == psa.PSA_SUCCESS  # and it still answers
 
 
-def test_secure_side_writing_beyond_a_vector_breaks_the_mailbox():
+def _tampered_reply_breaks_the_mailbox(tamper):
+    """An echo call whose reply `tamper` rewrote fails with COMMUNICATION_FAILURE, copies nothing into the
+    out-vector, and leaves the mailbox broken for the next call."""
     fx.start()
     wire, prev = _attach()
     h = fx.spm.stateless_handle(2, 1)
-
-    def grow(frame):  # claim 3 bytes written into an out-vector of 2
-        body = bytearray(frame[2:])
-        body[5:7] = struct.pack("<H", 3)
-        body += b"!"
-        return struct.pack("<H", len(body)) + bytes(body)
-
     try:
-        wire.tamper = grow
+        wire.tamper = tamper
         out = psa.psa_outvec(2)
         assert psa.psa_call(h, fx.ECHO, (b"ab",), (out,)) == psa.PSA_ERROR_COMMUNICATION_FAILURE
         assert bytes(out.base) == bytes(2)  # nothing was copied in
@@ -168,6 +163,16 @@ def test_secure_side_writing_beyond_a_vector_breaks_the_mailbox():
         assert psa.psa_call(h, fx.ECHO, (b"ab",), (psa.psa_outvec(2),)) == psa.PSA_ERROR_COMMUNICATION_FAILURE
     finally:
         psa.set_backend(prev)
+
+
+def test_secure_side_writing_beyond_a_vector_breaks_the_mailbox():
+    def grow(frame):  # claim 3 bytes written into an out-vector of 2
+        body = bytearray(frame[2:])
+        body[5:7] = struct.pack("<H", 3)
+        body += b"!"
+        return struct.pack("<H", len(body)) + bytes(body)
+
+    _tampered_reply_breaks_the_mailbox(grow)
 
 
 def test_broken_stream_is_a_communication_failure():
@@ -205,20 +210,8 @@ def test_frames_larger_than_the_client_buffers_cross_and_later_calls_still_work(
 
 
 def test_reply_longer_than_the_request_can_get_breaks_the_mailbox():
-    fx.start()
-    wire, prev = _attach()
-    h = fx.spm.stateless_handle(2, 1)
-
     def pad(frame):  # a well-formed frame with 40 extra bytes at its end
         body = bytes(frame[2:]) + bytes(40)
         return struct.pack("<H", len(body)) + body
 
-    try:
-        wire.tamper = pad
-        out = psa.psa_outvec(2)
-        assert psa.psa_call(h, fx.ECHO, (b"ab",), (out,)) == psa.PSA_ERROR_COMMUNICATION_FAILURE
-        assert bytes(out.base) == bytes(2)  # nothing was copied in
-        wire.tamper = None
-        assert psa.psa_call(h, fx.ECHO, (b"ab",), (psa.psa_outvec(2),)) == psa.PSA_ERROR_COMMUNICATION_FAILURE
-    finally:
-        psa.set_backend(prev)
+    _tampered_reply_breaks_the_mailbox(pad)
