@@ -2,7 +2,6 @@
 device.psa.mailbox (TF-M's dual-core mailbox) -- from CPython and from a second micropython process
 that runs the TLS engine against a real openssl s_server."""
 
-import os
 import socket
 
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
