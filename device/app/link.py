@@ -90,9 +90,9 @@ class GatewayLink:
             self.max_readings = fields[1]
             if self.max_readings < 1:
                 raise LinkError("gateway accepts no readings")
-        except Exception:
+        except Exception as e:
             self.abort()
-            raise
+            raise e
 
     @property
     def connected(self):

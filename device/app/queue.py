@@ -56,7 +56,7 @@ class ITSStorage:
         except self._err as e:
             if e.status == self._missing:
                 return None
-            raise
+            raise e
 
     def set(self, uid, data):
         self._its.psa_its_set(uid, data)
@@ -66,7 +66,7 @@ class ITSStorage:
             self._its.psa_its_remove(uid)
         except self._err as e:
             if e.status != self._missing:
-                raise
+                raise e
 
 
 def _u32(b, i):

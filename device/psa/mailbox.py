@@ -140,9 +140,9 @@ class MailboxClient:
                 self._reply_mv = memoryview(self._reply)
             reply = self._reply_mv[:n]
             _read_exact(read_into, reply, n)
-        except OSError:
+        except OSError as e:
             self._broken = True  # a half-sent or half-read frame: the stream is out of step for good
-            raise
+            raise e
         if n < 5:
             self._broken = True
             raise OSError("short reply")

@@ -491,7 +491,7 @@ def default_partitions():
             found.append(_load(name))
         except ImportError as e:
             if name not in str(e):  # only "that partition is not installed" is tolerated
-                raise
+                raise e
     return found
 
 

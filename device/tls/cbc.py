@@ -82,7 +82,7 @@ class CBCRecords:
                 except PSAError as e:
                     if e.status == PSA_ERROR_INVALID_SIGNATURE:
                         raise TLSError(BAD_RECORD_MAC, "record MAC failed")
-                    raise
+                    raise e
                 padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, ivct)
                 bad, end = self._unpad(padded)
                 if bad:
@@ -102,7 +102,7 @@ class CBCRecords:
                                       bytes(padded[end - _MAC_LEN:end]))
                 except PSAError as e:
                     if e.status != PSA_ERROR_INVALID_SIGNATURE:
-                        raise
+                        raise e
                     bad = 1
                 if bad:
                     raise TLSError(BAD_RECORD_MAC, "record MAC or padding failed")

@@ -333,7 +333,7 @@ class TLSClientConnection:
             self._psk_key = _keys.import_psk(self._psk_raw)
         except TLSError as e:
             self._fail(e)
-            raise
+            raise e
         self._psk_raw = None
 
     def pending_work(self):
@@ -352,7 +352,7 @@ class TLSClientConnection:
             self._expected_finished = _keys.verify_data(ms, b"server finished", self._server_finished_hash)
         except TLSError as e:
             self._fail(e)
-            raise
+            raise e
         self._server_finished_hash = None
         self._ms = None
         _keys.destroy(ms)

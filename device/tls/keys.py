@@ -128,9 +128,9 @@ def _prf_op(ms_key, label, seed):
         _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_SEED, seed)
         _c.psa_key_derivation_input_key(op, _c.PSA_KEY_DERIVATION_INPUT_SECRET, ms_key)
         _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_LABEL, label)
-    except Exception:
+    except Exception as e:
         _c.psa_key_derivation_abort(op)
-        raise
+        raise e
     return op
 
 
@@ -171,10 +171,10 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
             keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
             ivs = _c.psa_key_derivation_output_bytes(op, 8)  # client_write_IV[4] || server_write_IV[4]
             return AEADRecords(keys[0], keys[1], alg, ivs[:4], ivs[4:], TAG_LEN[kind])
-        except Exception:
+        except Exception as e:
             for k in keys:
                 destroy(k)
-            raise
+            raise e
         finally:
             _c.psa_key_derivation_abort(op)
     except PSAError as e:

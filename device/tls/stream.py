@@ -106,9 +106,9 @@ class TLSStream:
                 if data is not None:
                     return data
                 self._pump()
-        except TLSError:
+        except TLSError as e:
             self._alerted()
-            raise
+            raise e
 
     def do_handshake(self):
         conn = self.conn
@@ -123,9 +123,9 @@ class TLSStream:
                     self._pending, self._pos = data, 0
                 elif data is not None:
                     raise OSError("connection closed")
-        except TLSError:
+        except TLSError as e:
             self._alerted()
-            raise
+            raise e
         self._flush()
 
     # -- stream API ----------------------------------------------------------------------
@@ -215,10 +215,10 @@ def wrap_socket(sock, identity, psk, *, suites=None, max_fragment_length=None, r
     if do_handshake:
         try:
             stream.do_handshake()
-        except Exception:
+        except Exception as e:
             try:
                 conn.close()
             except Exception:  # noqa: the handshake error is the one to report; the keys are gone
                 pass
-            raise
+            raise e
     return stream
