@@ -11,11 +11,44 @@ from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
 from device.tls.alerts import TLSError, BAD_RECORD_MAC
-from device.tls.keys import CBC_ALG, HMAC_ALG, _header, _internal, destroy
+from device.tls.keys import _internal, _prf_op, destroy
 
 _pack = struct.pack
 _MAC_LEN = const(32)
 _BLOCK = const(16)
+CBC_ALG = const(0x04404000)  # PSA_ALG_CBC_NO_PADDING
+HMAC_ALG = const(0x03800009)  # PSA_ALG_HMAC(PSA_ALG_SHA_256)
+
+
+def _header(seq, ctype, length):
+    """seq_num || type || version || length: the MAC header (RFC 5246 §6.2.3.1)."""
+    return _pack(">QBHH", seq, ctype, 0x0303, length)
+
+
+def cbc_protection(ms_key, client_random, server_random, etm):
+    """device.tls.keys.record_protection for TLS_PSK_WITH_AES_128_CBC_SHA256: the key block (RFC 5246
+    §6.3) as two HMAC-SHA256 and two AES-128-CBC volatile keys, in a CBCRecords."""
+    try:
+        op = _prf_op(ms_key, b"key expansion", server_random + client_random)
+        keys = []
+        try:
+            ha = _c.KeyAttributes(_c.PSA_KEY_TYPE_HMAC, 256,
+                                  _c.PSA_KEY_USAGE_SIGN_MESSAGE | _c.PSA_KEY_USAGE_VERIFY_MESSAGE, HMAC_ALG)
+            keys.append(_c.psa_key_derivation_output_key(ha, op))  # client_write_MAC_key
+            keys.append(_c.psa_key_derivation_output_key(ha, op))  # server_write_MAC_key
+            aa = _c.KeyAttributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT,
+                                  CBC_ALG)
+            keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
+            keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
+            return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
+        except Exception as e:
+            for k in keys:
+                destroy(k)
+            raise e
+        finally:
+            _c.psa_key_derivation_abort(op)
+    except PSAError as e:
+        raise _internal(e)
 
 
 class CBCRecords:
