@@ -5,24 +5,10 @@ that was sent to the peer (``"bad_record_mac"``, ``"decode_error"`` ...), or the
 sent (then ``received`` is True). After a TLSError the connection is dead.
 """
 
-from device.compat import const
-
-LEVEL_WARNING = const(1)
-LEVEL_FATAL = const(2)
-
-CLOSE_NOTIFY = const(0)
-UNEXPECTED_MESSAGE = const(10)
-BAD_RECORD_MAC = const(20)
-RECORD_OVERFLOW = const(22)
-HANDSHAKE_FAILURE = const(40)
-ILLEGAL_PARAMETER = const(47)
-DECODE_ERROR = const(50)
-DECRYPT_ERROR = const(51)
-PROTOCOL_VERSION = const(70)
-INTERNAL_ERROR = const(80)
-NO_RENEGOTIATION = const(100)
-UNSUPPORTED_EXTENSION = const(110)
-UNKNOWN_PSK_IDENTITY = const(115)
+# The alert numbers have public names (DECODE_ERROR = 50 ...: every name of the table below, upper-cased,
+# and LEVEL_WARNING = 1, LEVEL_FATAL = 2), made by __getattr__ on first use rather than stored as module
+# constants: the engine's modules fold their own private copies (`_DECODE_ERROR = const(50)`), so on the
+# TLS path these names cost no dict entry and no qstr (the non-secure image's heap floor).
 
 # The alert names, "code:name" separated by spaces, in one string: one object in RAM instead of 31
 # strings and a dict (the non-secure image's heap floor; a name is looked up only when a TLSError is made).
@@ -51,11 +37,19 @@ def alert_name(code):
 
 
 def __getattr__(name):
-    # NAMES ({code: name}) is still there for whoever used it: built on first use (PEP 562 module __getattr__)
+    # (PEP 562 module __getattr__, MicroPython's too) NAMES ({code: name}) is still there for whoever used
+    # it, built on first use; and each alert's number under its upper-cased name (see the top)
     if name == "NAMES":
         t = _TABLE.split()
         return {int(e[:e.index(":")]): e[e.index(":") + 1:] for e in t}
-    raise AttributeError(name)
+    if name == "LEVEL_WARNING":
+        return 1
+    if name == "LEVEL_FATAL":
+        return 2
+    i = _TABLE.find(":" + name.lower() + " ") if name.isupper() else -1
+    if i < 0:
+        raise AttributeError(name)
+    return int(_TABLE[_TABLE.rfind(" ", 0, i) + 1:i])
 
 
 class TLSError(Exception):

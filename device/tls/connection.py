@@ -34,25 +34,26 @@ import struct
 from device.compat import const, urandom
 from device.tls import keys as _keys
 from device.tls import suites as _suites
-from device.tls.alerts import (
-    TLSError,
-    LEVEL_WARNING,
-    LEVEL_FATAL,
-    CLOSE_NOTIFY,
-    UNEXPECTED_MESSAGE,
-    RECORD_OVERFLOW,
-    DECODE_ERROR,
-    DECRYPT_ERROR,
-    PROTOCOL_VERSION,
-    HANDSHAKE_FAILURE,
-    INTERNAL_ERROR,
-    NO_RENEGOTIATION,
-)
+from device.tls.alerts import TLSError
 
 CHANGE_CIPHER_SPEC = const(20)
 ALERT = const(21)
 HANDSHAKE = const(22)
 APPLICATION_DATA = const(23)
+
+# alert levels and numbers (device.tls.alerts' values, folded here: private constants cost no module
+# dict entry and no qstr in the non-secure image)
+_LEVEL_WARNING = const(1)
+_LEVEL_FATAL = const(2)
+_CLOSE_NOTIFY = const(0)
+_UNEXPECTED_MESSAGE = const(10)
+_RECORD_OVERFLOW = const(22)
+_HANDSHAKE_FAILURE = const(40)
+_DECODE_ERROR = const(50)
+_DECRYPT_ERROR = const(51)
+_PROTOCOL_VERSION = const(70)
+_INTERNAL_ERROR = const(80)
+_NO_RENEGOTIATION = const(100)
 
 MAX_PLAINTEXT = const(16384)
 _MAX_EXPANSION = const(2048)
@@ -98,28 +99,18 @@ def _messages():
     return _m
 
 
-class HandshakeComplete:
-    def __init__(self, suite):
-        self.suite = suite
+def __getattr__(name):
+    # HandshakeComplete, ApplicationData, ConnectionClosed: the events of receive_data() live in
+    # device.tls.events, loaded on first use (PEP 562; MicroPython's module __getattr__)
+    if name in ("HandshakeComplete", "ApplicationData", "ConnectionClosed"):
+        from device.tls import events
 
-    def __repr__(self):
-        return "HandshakeComplete(%s)" % _suites.suite_name(self.suite)
-
-
-class ApplicationData:
-    def __init__(self, data):
-        self.data = data
-
-    def __repr__(self):
-        return "ApplicationData(%d bytes)" % len(self.data)
+        return getattr(events, name)
+    raise AttributeError(name)
 
 
-class ConnectionClosed:
-    def __init__(self, clean):
-        self.clean = clean
-
-    def __repr__(self):
-        return "ConnectionClosed(clean=%r)" % self.clean
+_EV_CLOSED = const(0)  # ConnectionClosed(clean)
+_EV_COMPLETE = const(1)  # HandshakeComplete(suite)
 
 
 def _record(ctype, fragment):
@@ -155,8 +146,6 @@ class TLSClientConnection:
     _psk_raw = None  # raw PSK bytes until they are imported into the crypto partition
     _ms = None  # the master-secret key, kept from our Finished until the server's is expected (see pending_work)
     _server_finished_hash = None
-    _got_ske = False
-    _close_sent = False
     _events = None  # the list receive_data() fills (None on the next_data() path)
     # constructor settings at their usual values (a connection stores only what differs: every
     # instance attribute set in __init__ grows the instance's table, ~1-2k instructions each on MicroPython)
@@ -302,10 +291,9 @@ class TLSClientConnection:
         on a fragmented MicroPython heap, a crypto partition error), and that error is raised only
         after the keys are gone."""
         try:
-            if (self._error is None and not self._close_sent and self._prot is not None
-                    and self._state in (_OPEN, _CLOSED)):
-                self._close_sent = True
-                self._queue(ALERT, bytes((LEVEL_WARNING, CLOSE_NOTIFY)))
+            # (once: _wipe() below drops _prot, so a second close() sends nothing)
+            if self._error is None and self._prot is not None and self._state in (_OPEN, _CLOSED):
+                self._queue(ALERT, bytes((_LEVEL_WARNING, _CLOSE_NOTIFY)))
         finally:
             self._state = _CLOSED
             self._wipe()
@@ -328,14 +316,6 @@ class TLSClientConnection:
                 if self._psk_owned and psk is not None:
                     _keys.destroy(psk)
 
-    def _import_psk(self):
-        try:
-            self._psk_key = _keys.import_psk(self._psk_raw)
-        except TLSError as e:
-            self._fail(e)
-            raise e
-        self._psk_raw = None
-
     def pending_work(self):
         """Do the handshake work that can wait until our flight is on the wire: the server Finished we
         expect (a PRF under the master secret), then destroying the master secret and the imported PSK.
@@ -344,7 +324,12 @@ class TLSClientConnection:
         trip (wrap_socket does); otherwise it runs when the server's Finished arrives. Idempotent.
         After the ClientHello, the same holds for importing a PSK given as raw bytes."""
         if self._psk_raw is not None and self._error is None:
-            self._import_psk()
+            try:
+                self._psk_key = _keys.import_psk(self._psk_raw)
+            except TLSError as e:
+                self._fail(e)
+                raise e
+            self._psk_raw = None
         ms = self._ms
         if ms is None or self._error is not None:
             return
@@ -365,7 +350,7 @@ class TLSClientConnection:
         try:
             if not err.received and self._state != _CLOSED:
                 try:
-                    self._queue(ALERT, bytes((LEVEL_FATAL, err.code)))
+                    self._queue(ALERT, bytes((_LEVEL_FATAL, err.code)))
                 except Exception:  # noqa: no alert can be sealed (crypto error, MemoryError): keys still go
                     pass
         finally:
@@ -490,42 +475,25 @@ class TLSClientConnection:
 
     def receive_data(self, data):
         """Feed bytes from the peer (b"" = end of stream); returns a list of events."""
-        if self._error is not None:
-            raise self._error
-        events = []
-        if self._state == _CLOSED:
-            return events
-        self._events = events
-        try:
-            n = len(data)
-            if not n:
-                self._eof()
-                return events
-            self.receive_buffer(n)[:] = data
-            self._iend += n
-            while self._state != _CLOSED:
-                pt = self._next_record()
-                if pt is None:
-                    break
-                if len(pt):
-                    events.append(ApplicationData(pt))
-        except Exception as e:
-            self._die(e)
-            raise e
-        finally:
-            self._events = None
-        return events
+        # (device.tls.events, loaded on first use: the stream's record path needs no events)
+        from device.tls.events import receive_data
 
-    def _event(self, ev):
-        if self._events is not None:
-            self._events.append(ev)
+        return receive_data(self, data)
+
+    def _event(self, kind, arg):
+        # an event for receive_data(), which collects them in self._events (None on the other paths)
+        events = self._events
+        if events is not None:
+            from device.tls import events as ev
+
+            events.append(ev.HandshakeComplete(arg) if kind == _EV_COMPLETE else ev.ConnectionClosed(arg))
 
     def _eof(self):
         if self._state != _OPEN:
-            raise TLSError(HANDSHAKE_FAILURE, "peer closed the connection during the handshake")
+            raise TLSError(_HANDSHAKE_FAILURE, "peer closed the connection during the handshake")
         self._state = _CLOSED
         self._wipe()
-        self._event(ConnectionClosed(False))
+        self._event(_EV_CLOSED, False)
 
     def _die(self, e):
         """An exception inside the engine: the connection is dead, its keys destroyed."""
@@ -536,7 +504,7 @@ class TLSClientConnection:
         # not a protocol error (MemoryError, an unexpected crypto failure): the engine's state
         # is unknown now, so the connection dies here and its keys with it
         try:
-            self._fail(TLSError(INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)))
+            self._fail(TLSError(_INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)))
         finally:
             self._state = _CLOSED
             self._wipe()
@@ -554,13 +522,13 @@ class TLSClientConnection:
                 return None
             ctype = buf[pos]
             if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
-                raise TLSError(UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
+                raise TLSError(_UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
             if buf[pos + 1] != 3 or (buf[pos + 2] != 3 and self._state != _WAIT_SERVER_HELLO):
-                raise TLSError(PROTOCOL_VERSION, "record version %d.%d" % (buf[pos + 1], buf[pos + 2]))
+                raise TLSError(_PROTOCOL_VERSION, "record version %d.%d" % (buf[pos + 1], buf[pos + 2]))
             length = (buf[pos + 3] << 8) | buf[pos + 4]
             limit = self.recv_limit + (_MAX_EXPANSION if self._read_protected else 0)
             if length > limit:
-                raise TLSError(RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
+                raise TLSError(_RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
             if avail < 5 + length:
                 return None
             start = pos + 5
@@ -577,11 +545,11 @@ class TLSClientConnection:
                     n = length - prot.overhead
                     if 0 <= n <= room and getattr(prot, "open_span", None) is not None:  # (getattr: see send_now)
                         if n > self.recv_limit:
-                            raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % n)
+                            raise TLSError(_RECORD_OVERFLOW, "plaintext of %d bytes" % n)
                         return prot.open_span(ctype, self._inmv, start, end, out)  # (no view of the fragment)
                 fragment = prot.open(ctype, self._inmv[start:end])
                 if len(fragment) > self.recv_limit:
-                    raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
+                    raise TLSError(_RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
             else:
                 fragment = bytes(self._inmv[start:end])
             if ctype == APPLICATION_DATA and self._state == _OPEN and not len(self._hs):
@@ -594,29 +562,29 @@ class TLSClientConnection:
 
     def _dispatch(self, ctype, fragment):
         if ctype != HANDSHAKE and len(self._hs):
-            raise TLSError(UNEXPECTED_MESSAGE, "record type %d inside a fragmented handshake message" % ctype)
+            raise TLSError(_UNEXPECTED_MESSAGE, "record type %d inside a fragmented handshake message" % ctype)
         if ctype == APPLICATION_DATA:  # (application data on an open connection never gets here)
-            raise TLSError(UNEXPECTED_MESSAGE, "application data before the handshake finished")
+            raise TLSError(_UNEXPECTED_MESSAGE, "application data before the handshake finished")
         if ctype == HANDSHAKE:
             if not len(fragment):
-                raise TLSError(UNEXPECTED_MESSAGE, "empty handshake record")
+                raise TLSError(_UNEXPECTED_MESSAGE, "empty handshake record")
             self._handshake_messages(fragment)
         elif ctype == ALERT:
             if len(fragment) != 2:
-                raise TLSError(DECODE_ERROR, "alert record of %d bytes" % len(fragment))
+                raise TLSError(_DECODE_ERROR, "alert record of %d bytes" % len(fragment))
             level, code = fragment[0], fragment[1]
-            if level == LEVEL_FATAL or self._state != _OPEN:
+            if level == _LEVEL_FATAL or self._state != _OPEN:
                 # a warning during the handshake (close_notify too) is treated as fatal: nothing here can continue
                 raise TLSError(code, "from the server", received=True)
-            if code == CLOSE_NOTIFY:
+            if code == _CLOSE_NOTIFY:
                 self._state = _CLOSED
-                self._event(ConnectionClosed(True))
+                self._event(_EV_CLOSED, True)
             # other warnings after the handshake are ignored
         else:  # CHANGE_CIPHER_SPEC
             if self._state != _WAIT_CHANGE_CIPHER_SPEC:
-                raise TLSError(UNEXPECTED_MESSAGE, "ChangeCipherSpec out of order")
+                raise TLSError(_UNEXPECTED_MESSAGE, "ChangeCipherSpec out of order")
             if fragment != b"\x01":
-                raise TLSError(DECODE_ERROR, "bad ChangeCipherSpec")
+                raise TLSError(_DECODE_ERROR, "bad ChangeCipherSpec")
             self._read_protected = True
             self._state = _WAIT_FINISHED
 
@@ -635,7 +603,7 @@ class TLSClientConnection:
         while n - pos >= 4:
             mlen = (frag[pos + 1] << 16) | (frag[pos + 2] << 8) | frag[pos + 3]
             if mlen > MAX_HANDSHAKE_MESSAGE:
-                raise TLSError(DECODE_ERROR, "handshake message of %d bytes" % mlen)
+                raise TLSError(_DECODE_ERROR, "handshake message of %d bytes" % mlen)
             end = pos + 4 + mlen
             if end > n:
                 break
@@ -651,9 +619,9 @@ class TLSClientConnection:
         state = self._state
         if mtype == _HELLO_REQUEST:
             if len(body):
-                raise TLSError(DECODE_ERROR, "HelloRequest with a body")
+                raise TLSError(_DECODE_ERROR, "HelloRequest with a body")
             if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
-                self._queue(ALERT, bytes((LEVEL_WARNING, NO_RENEGOTIATION)))
+                self._queue(ALERT, bytes((_LEVEL_WARNING, _NO_RENEGOTIATION)))
             return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
         if state == _WAIT_SERVER_HELLO and mtype == _SERVER_HELLO:
             sh = _m.ServerHello(body, self.suites, self._offered)
@@ -672,30 +640,29 @@ class TLSClientConnection:
                 self.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
             self._transcript += msg
             self._state = _WAIT_SERVER_HELLO_DONE
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and not self._got_ske:
+        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and self.psk_identity_hint is None:
             self.psk_identity_hint = _m.psk_identity_hint(body)
-            self._got_ske = True
             self._transcript += msg
         elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
             if len(body):
-                raise TLSError(DECODE_ERROR, "ServerHelloDone with a body")
+                raise TLSError(_DECODE_ERROR, "ServerHelloDone with a body")
             self._transcript += msg
             self._client_flight()
         elif state == _WAIT_FINISHED and mtype == _FINISHED:
             if len(body) != 12:
-                raise TLSError(DECODE_ERROR, "Finished of %d bytes" % len(body))
+                raise TLSError(_DECODE_ERROR, "Finished of %d bytes" % len(body))
             if self._expected_finished is None:  # the transport did not run pending_work() after our flight
                 self.pending_work()
             diff = 0
             for a, b in zip(body, self._expected_finished):
                 diff |= a ^ b
             if diff:
-                raise TLSError(DECRYPT_ERROR, "server Finished does not match")
+                raise TLSError(_DECRYPT_ERROR, "server Finished does not match")
             self._expected_finished = None
             self._state = _OPEN
-            self._event(HandshakeComplete(self.cipher_suite))
+            self._event(_EV_COMPLETE, self.cipher_suite)
         else:
-            raise TLSError(UNEXPECTED_MESSAGE, "handshake message %d in state %d" % (mtype, state))
+            raise TLSError(_UNEXPECTED_MESSAGE, "handshake message %d in state %d" % (mtype, state))
 
     def _client_flight(self):
         cke = _m.client_key_exchange(self.identity)
@@ -704,7 +671,7 @@ class TLSClientConnection:
         # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
         transcript_hash = hashlib.sha256(transcript).digest()
         if self._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
-            self._import_psk()
+            self.pending_work()  # (no master secret yet: this imports the PSK, nothing else)
         client_random = self.client_random
         server_random = self.server_random
         ms = _keys.master_secret(self._psk_key, client_random, server_random,
