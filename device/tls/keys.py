@@ -22,8 +22,10 @@ from struct import pack as _pack, pack_into as _pack_into
 
 from device.compat import const
 from device.psa import crypto as _c
-from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
+from device.psa import PSAError
 from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
+
+PSA_ERROR_INVALID_SIGNATURE = const(-149)  # (device.psa's status names load on first use: a constant here)
 
 # The PSA values this module uses, as private constants (folded at compile time: no module dict entry,
 # no qstr, no lookup; the non-secure image's heap floor). The public names are device.psa.crypto's;
