@@ -52,14 +52,28 @@ def __getattr__(name):
     return int(_TABLE[_TABLE.rfind(" ", 0, i) + 1:i])
 
 
+def _reason_text(reason):
+    # the engine's modules give TLSError a reason number, or (number, arg, ...), whose text is in
+    # device.tls.reasons: loaded here, with the first error, so that no module holds texts (heap floor)
+    try:
+        from device.tls.reasons import text
+
+        return text(reason)
+    except MemoryError:  # (a heap too full to load the texts: the error itself must still be raised)
+        return "reason %s" % (reason,)
+
+
 class TLSError(Exception):
     """A TLS failure. ``alert``: alert name; ``code``: its number; ``received``: True when the
-    peer sent it, False when this side sent it (or would have, had the transport been open)."""
+    peer sent it, False when this side sent it (or would have, had the transport been open);
+    ``message``: the detail text (given as text, or as a reason number of device.tls.reasons)."""
 
     def __init__(self, code, message=None, received=False):
         self.code = code
         self.alert = alert_name(code)
         self.received = received
+        if message is not None and message.__class__ is not str:  # a reason number (or tuple): its text
+            message = _reason_text(message)
         self.message = message
         who = "peer sent" if received else "sent"
         text = "%s alert %s" % (who, self.alert)

@@ -55,6 +55,24 @@ _PROTOCOL_VERSION = const(70)
 _INTERNAL_ERROR = const(80)
 _NO_RENEGOTIATION = const(100)
 
+# TLSError reasons: numbers whose texts (shown here) live in device.tls.reasons, loaded with the first
+# TLSError; (number, arg, ...) fills the text's %-fields. A text in a module costs its heap ~70 bytes
+# from the moment the module loads, a number nothing.
+_R_EOF_IN_HANDSHAKE = const(20)  # peer closed the connection during the handshake
+_R_INTERLEAVED = const(21)  # record type %d inside a fragmented handshake message
+_R_EARLY_DATA = const(22)  # application data before the handshake finished
+_R_EMPTY_HANDSHAKE = const(23)  # empty handshake record
+_R_ALERT_LENGTH = const(24)  # alert record of %d bytes
+_R_FROM_SERVER = const(25)  # from the server
+_R_CCS_ORDER = const(26)  # ChangeCipherSpec out of order
+_R_BAD_CCS = const(27)  # bad ChangeCipherSpec
+_R_HANDSHAKE_LENGTH = const(28)  # handshake message of %d bytes
+_R_HELLO_REQUEST_BODY = const(29)  # HelloRequest with a body
+_R_HELLO_DONE_BODY = const(30)  # ServerHelloDone with a body
+_R_FINISHED_LENGTH = const(31)  # Finished of %d bytes
+_R_FINISHED_MISMATCH = const(32)  # server Finished does not match
+_R_UNEXPECTED = const(33)  # handshake message %d in state %d
+
 MAX_PLAINTEXT = const(16384)
 _MAX_EXPANSION = const(2048)
 MAX_HANDSHAKE_MESSAGE = const(4096)  # server messages here are tiny; a bigger one is hostile
@@ -490,7 +508,7 @@ class TLSClientConnection:
 
     def _eof(self):
         if self._state != _OPEN:
-            raise TLSError(_HANDSHAKE_FAILURE, "peer closed the connection during the handshake")
+            raise TLSError(_HANDSHAKE_FAILURE, _R_EOF_IN_HANDSHAKE)
         self._state = _CLOSED
         self._wipe()
         self._event(_EV_CLOSED, False)
@@ -562,29 +580,29 @@ class TLSClientConnection:
 
     def _dispatch(self, ctype, fragment):
         if ctype != HANDSHAKE and len(self._hs):
-            raise TLSError(_UNEXPECTED_MESSAGE, "record type %d inside a fragmented handshake message" % ctype)
+            raise TLSError(_UNEXPECTED_MESSAGE, (_R_INTERLEAVED, ctype))
         if ctype == APPLICATION_DATA:  # (application data on an open connection never gets here)
-            raise TLSError(_UNEXPECTED_MESSAGE, "application data before the handshake finished")
+            raise TLSError(_UNEXPECTED_MESSAGE, _R_EARLY_DATA)
         if ctype == HANDSHAKE:
             if not len(fragment):
-                raise TLSError(_UNEXPECTED_MESSAGE, "empty handshake record")
+                raise TLSError(_UNEXPECTED_MESSAGE, _R_EMPTY_HANDSHAKE)
             self._handshake_messages(fragment)
         elif ctype == ALERT:
             if len(fragment) != 2:
-                raise TLSError(_DECODE_ERROR, "alert record of %d bytes" % len(fragment))
+                raise TLSError(_DECODE_ERROR, (_R_ALERT_LENGTH, len(fragment)))
             level, code = fragment[0], fragment[1]
             if level == _LEVEL_FATAL or self._state != _OPEN:
                 # a warning during the handshake (close_notify too) is treated as fatal: nothing here can continue
-                raise TLSError(code, "from the server", received=True)
+                raise TLSError(code, _R_FROM_SERVER, received=True)
             if code == _CLOSE_NOTIFY:
                 self._state = _CLOSED
                 self._event(_EV_CLOSED, True)
             # other warnings after the handshake are ignored
         else:  # CHANGE_CIPHER_SPEC
             if self._state != _WAIT_CHANGE_CIPHER_SPEC:
-                raise TLSError(_UNEXPECTED_MESSAGE, "ChangeCipherSpec out of order")
+                raise TLSError(_UNEXPECTED_MESSAGE, _R_CCS_ORDER)
             if fragment != b"\x01":
-                raise TLSError(_DECODE_ERROR, "bad ChangeCipherSpec")
+                raise TLSError(_DECODE_ERROR, _R_BAD_CCS)
             self._read_protected = True
             self._state = _WAIT_FINISHED
 
@@ -603,7 +621,7 @@ class TLSClientConnection:
         while n - pos >= 4:
             mlen = (frag[pos + 1] << 16) | (frag[pos + 2] << 8) | frag[pos + 3]
             if mlen > MAX_HANDSHAKE_MESSAGE:
-                raise TLSError(_DECODE_ERROR, "handshake message of %d bytes" % mlen)
+                raise TLSError(_DECODE_ERROR, (_R_HANDSHAKE_LENGTH, mlen))
             end = pos + 4 + mlen
             if end > n:
                 break
@@ -619,7 +637,7 @@ class TLSClientConnection:
         state = self._state
         if mtype == _HELLO_REQUEST:
             if len(body):
-                raise TLSError(_DECODE_ERROR, "HelloRequest with a body")
+                raise TLSError(_DECODE_ERROR, _R_HELLO_REQUEST_BODY)
             if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
                 self._queue(ALERT, bytes((_LEVEL_WARNING, _NO_RENEGOTIATION)))
             return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
@@ -645,24 +663,24 @@ class TLSClientConnection:
             self._transcript += msg
         elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
             if len(body):
-                raise TLSError(_DECODE_ERROR, "ServerHelloDone with a body")
+                raise TLSError(_DECODE_ERROR, _R_HELLO_DONE_BODY)
             self._transcript += msg
             self._client_flight()
         elif state == _WAIT_FINISHED and mtype == _FINISHED:
             if len(body) != 12:
-                raise TLSError(_DECODE_ERROR, "Finished of %d bytes" % len(body))
+                raise TLSError(_DECODE_ERROR, (_R_FINISHED_LENGTH, len(body)))
             if self._expected_finished is None:  # the transport did not run pending_work() after our flight
                 self.pending_work()
             diff = 0
             for a, b in zip(body, self._expected_finished):
                 diff |= a ^ b
             if diff:
-                raise TLSError(_DECRYPT_ERROR, "server Finished does not match")
+                raise TLSError(_DECRYPT_ERROR, _R_FINISHED_MISMATCH)
             self._expected_finished = None
             self._state = _OPEN
             self._event(_EV_COMPLETE, self.cipher_suite)
         else:
-            raise TLSError(_UNEXPECTED_MESSAGE, "handshake message %d in state %d" % (mtype, state))
+            raise TLSError(_UNEXPECTED_MESSAGE, (_R_UNEXPECTED, mtype, state))
 
     def _client_flight(self):
         cke = _m.client_key_exchange(self.identity)

@@ -43,6 +43,7 @@ _USAGE_DERIVE = const(0x4000)
 _INPUT_SECRET = const(0x0101)  # PSA_KEY_DERIVATION_INPUT_SECRET
 _INPUT_LABEL = const(0x0201)
 _INPUT_SEED = const(0x0204)
+_R_CRYPTO = const(40)  # TLSError reason (device.tls.reasons): "crypto partition: %r"
 # the AEAD suites (device.tls.suites' IANA numbers); TLS_PSK_WITH_AES_128_CBC_SHA256 goes to device.tls.cbc
 _SUITE_CCM = const(0xC0A4)
 _SUITE_CCM_8 = const(0xC0A8)
@@ -72,7 +73,7 @@ def _fixed_attributes(key_type, bits, usage, alg):
 
 
 def _internal(e):
-    return TLSError(INTERNAL_ERROR, "crypto partition: %r" % (e,))
+    return TLSError(INTERNAL_ERROR, (_R_CRYPTO, e))
 
 
 def check_psk(raw):

@@ -18,6 +18,25 @@ _DECODE_ERROR = const(50)
 _PROTOCOL_VERSION = const(70)
 _UNSUPPORTED_EXTENSION = const(110)
 
+# TLSError reasons: numbers whose texts (shown here) live in device.tls.reasons, loaded with the first
+# TLSError; (number, arg, ...) fills the text's %-fields. A text in a module costs its heap ~70 bytes
+# from the moment the module loads, a number nothing.
+_R_TRUNCATED = const(1)  # message truncated
+_R_TRAILING = const(2)  # trailing bytes in message
+_R_VERSION = const(3)  # server chose version %d.%d
+_R_SESSION_ID = const(4)  # session id longer than 32 bytes
+_R_SUITE = const(5)  # server chose suite 0x%04X, which was not offered
+_R_COMPRESSION = const(6)  # server chose a compression method
+_R_DUPLICATE_EXT = const(7)  # duplicate extension %d
+_R_UNOFFERED_EXT = const(8)  # server sent extension %d, not offered
+_R_EXT_NOT_EMPTY = const(9)  # extension %d must be empty
+_R_RENEGOTIATION_INFO = const(10)  # renegotiation_info not empty
+_R_SERVER_NAME = const(11)  # server_name extension must be empty
+_R_MFL = const(12)  # max_fragment_length differs from the one offered
+_R_RSL_LENGTH = const(13)  # record_size_limit length
+_R_RSL_LOW = const(14)  # record_size_limit below 64
+_R_MFL_AND_RSL = const(15)  # both max_fragment_length and record_size_limit
+
 # handshake message types
 _CLIENT_HELLO = const(1)
 _CLIENT_KEY_EXCHANGE = const(16)
@@ -61,7 +80,7 @@ class Reader:
     def take(self, n):
         end = self.pos + n
         if n < 0 or end > len(self.data):
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         out = self.data[self.pos:end]
         self.pos = end
         return bytes(out)
@@ -69,14 +88,14 @@ class Reader:
     def u8(self):
         pos = self.pos
         if pos >= len(self.data):
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         self.pos = pos + 1
         return self.data[pos]
 
     def u16(self):
         pos = self.pos
         if pos + 2 > len(self.data):
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         self.pos = pos + 2
         return (self.data[pos] << 8) | self.data[pos + 1]
 
@@ -91,7 +110,7 @@ class Reader:
 
     def done(self):
         if self.pos != len(self.data):
-            raise TLSError(_DECODE_ERROR, "trailing bytes in message")
+            raise TLSError(_DECODE_ERROR, _R_TRAILING)
 
 
 def client_hello(random, suites, ems=True, etm=False, mfl=None, rsl=None, server_name=None):
@@ -150,76 +169,76 @@ class ServerHello:
     def __init__(self, body, offered_suites, offered_exts):
         n = len(body)
         if n < 2:
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         if body[0] != 3 or body[1] != 3:
-            raise TLSError(_PROTOCOL_VERSION, "server chose version %d.%d" % (body[0], body[1]))
+            raise TLSError(_PROTOCOL_VERSION, (_R_VERSION, body[0], body[1]))
         if n < 35:
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         self.random = bytes(body[2:34])
         p = 35 + body[34]
         if p > n:
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         self.session_id = bytes(body[35:p])
         if p > 35 + 32:
-            raise TLSError(_ILLEGAL_PARAMETER, "session id longer than 32 bytes")
+            raise TLSError(_ILLEGAL_PARAMETER, _R_SESSION_ID)
         if p + 3 > n:
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         suite = self.suite = (body[p] << 8) | body[p + 1]
         if suite not in offered_suites:
-            raise TLSError(_ILLEGAL_PARAMETER, "server chose suite 0x%04X, which was not offered" % suite)
+            raise TLSError(_ILLEGAL_PARAMETER, (_R_SUITE, suite))
         if body[p + 2]:
-            raise TLSError(_ILLEGAL_PARAMETER, "server chose a compression method")
+            raise TLSError(_ILLEGAL_PARAMETER, _R_COMPRESSION)
         p += 3
         exts = self.extensions = {}
         if p == n:
             return  # no extensions block
         if p + 2 > n:
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         end = p + 2 + ((body[p] << 8) | body[p + 1])
         if end > n:
-            raise TLSError(_DECODE_ERROR, "message truncated")
+            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
         if end != n:
-            raise TLSError(_DECODE_ERROR, "trailing bytes in message")
+            raise TLSError(_DECODE_ERROR, _R_TRAILING)
         p += 2
         while p < end:
             if p + 4 > end:
-                raise TLSError(_DECODE_ERROR, "message truncated")
+                raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
             etype = (body[p] << 8) | body[p + 1]
             q = p + 4 + ((body[p + 2] << 8) | body[p + 3])
             if q > end:
-                raise TLSError(_DECODE_ERROR, "message truncated")
+                raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
             if etype in exts:
-                raise TLSError(_ILLEGAL_PARAMETER, "duplicate extension %d" % etype)
+                raise TLSError(_ILLEGAL_PARAMETER, (_R_DUPLICATE_EXT, etype))
             if etype not in offered_exts:
-                raise TLSError(_UNSUPPORTED_EXTENSION, "server sent extension %d, not offered" % etype)
+                raise TLSError(_UNSUPPORTED_EXTENSION, (_R_UNOFFERED_EXT, etype))
             exts[etype] = bytes(body[p + 4:q])
             p = q
         get = exts.get
         for etype in (_EXT_EXTENDED_MASTER_SECRET, _EXT_ENCRYPT_THEN_MAC):
             if get(etype, b"") != b"":
-                raise TLSError(_DECODE_ERROR, "extension %d must be empty" % etype)
+                raise TLSError(_DECODE_ERROR, (_R_EXT_NOT_EMPTY, etype))
         ri = get(_EXT_RENEGOTIATION_INFO)
         if ri is not None and ri != b"\x00":
             # RFC 5746 §3.4: non-empty renegotiated_connection on an initial handshake
-            raise TLSError(_HANDSHAKE_FAILURE, "renegotiation_info not empty")
+            raise TLSError(_HANDSHAKE_FAILURE, _R_RENEGOTIATION_INFO)
         sn = get(_EXT_SERVER_NAME)
         if sn is not None and sn != b"":
-            raise TLSError(_DECODE_ERROR, "server_name extension must be empty")
+            raise TLSError(_DECODE_ERROR, _R_SERVER_NAME)
         mfl = get(_EXT_MAX_FRAGMENT_LENGTH)
         if mfl is not None:
             if len(mfl) != 1 or mfl[0] != offered_exts.get(_EXT_MAX_FRAGMENT_LENGTH):
-                raise TLSError(_ILLEGAL_PARAMETER, "max_fragment_length differs from the one offered")
+                raise TLSError(_ILLEGAL_PARAMETER, _R_MFL)
             self.mfl = 1 << (8 + mfl[0])
         rsl = get(_EXT_RECORD_SIZE_LIMIT)
         if rsl is not None:
             if len(rsl) != 2:
-                raise TLSError(_DECODE_ERROR, "record_size_limit length")
+                raise TLSError(_DECODE_ERROR, _R_RSL_LENGTH)
             v = (rsl[0] << 8) | rsl[1]
             if v < 64:
-                raise TLSError(_ILLEGAL_PARAMETER, "record_size_limit below 64")
+                raise TLSError(_ILLEGAL_PARAMETER, _R_RSL_LOW)
             self.rsl = v
         if mfl is not None and rsl is not None:
-            raise TLSError(_ILLEGAL_PARAMETER, "both max_fragment_length and record_size_limit")
+            raise TLSError(_ILLEGAL_PARAMETER, _R_MFL_AND_RSL)
 
 
 def psk_identity_hint(body):

@@ -150,3 +150,19 @@ def test_alert_names():
     e = TLSError(40, "x", received=True)
     assert e.alert == "handshake_failure" and e.code == 40 and e.received
     assert "peer sent alert handshake_failure" in str(e)
+
+
+def test_reason_numbers_read_as_texts():
+    # the engine raises TLSError with reason numbers (device.tls.reasons); message and str(e) are the texts
+    off = (0xC0A4,)
+    e = _raises("illegal_parameter", m.ServerHello, _server_hello(suite=0x00AE), off, OFFERED)
+    assert e.message == "server chose suite 0x00AE, which was not offered", e.message
+    assert str(e) == "sent alert illegal_parameter: server chose suite 0x00AE, which was not offered", str(e)
+    e = _raises("protocol_version", m.ServerHello, _server_hello(version=b"\x03\x01"), off, OFFERED)
+    assert e.message == "server chose version 3.1"
+    e = _raises("decode_error", m.ServerHello, _server_hello()[:10], off, OFFERED)
+    assert e.message == "message truncated"
+    e = _raises("decode_error", m.psk_identity_hint, b"\x00\x01ab")
+    assert e.message == "trailing bytes in message"
+    assert TLSError(50, 99).message == "reason 99"  # a number the table lacks: still a TLSError
+    assert TLSError(50, "as text").message == "as text" and TLSError(50).message is None

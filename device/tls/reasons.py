@@ -1,0 +1,51 @@
+"""The texts of TLSError reasons (``TLSError(code, reason)``, reason = n or (n, arg, ...)).
+
+The engine's modules raise TLSError with a reason *number* (a private constant, e.g. messages'
+``_R_TRUNCATED = const(1)``) instead of a text: a text literal in a module is a string object in the heap
+from the moment the module loads (~70 bytes each, ~2.5 KB for the handshake's checks), a number costs
+nothing. TLSError turns the number into its text when the error is made, loading this module then; so
+``TLSError.message`` and ``str(e)`` read as before. Numbers: 1-19 device.tls.messages, 20-39
+device.tls.connection, 40-49 device.tls.keys (tests/device/test_tls_messages.py checks each module's
+constants against this table).
+"""
+
+TEXTS = {
+    1: "message truncated",  # _R_TRUNCATED (messages)
+    2: "trailing bytes in message",  # _R_TRAILING (messages)
+    3: "server chose version %d.%d",  # _R_VERSION (messages)
+    4: "session id longer than 32 bytes",  # _R_SESSION_ID (messages)
+    5: "server chose suite 0x%04X, which was not offered",  # _R_SUITE (messages)
+    6: "server chose a compression method",  # _R_COMPRESSION (messages)
+    7: "duplicate extension %d",  # _R_DUPLICATE_EXT (messages)
+    8: "server sent extension %d, not offered",  # _R_UNOFFERED_EXT (messages)
+    9: "extension %d must be empty",  # _R_EXT_NOT_EMPTY (messages)
+    10: "renegotiation_info not empty",  # _R_RENEGOTIATION_INFO (messages)
+    11: "server_name extension must be empty",  # _R_SERVER_NAME (messages)
+    12: "max_fragment_length differs from the one offered",  # _R_MFL (messages)
+    13: "record_size_limit length",  # _R_RSL_LENGTH (messages)
+    14: "record_size_limit below 64",  # _R_RSL_LOW (messages)
+    15: "both max_fragment_length and record_size_limit",  # _R_MFL_AND_RSL (messages)
+    20: "peer closed the connection during the handshake",  # _R_EOF_IN_HANDSHAKE (connection)
+    21: "record type %d inside a fragmented handshake message",  # _R_INTERLEAVED (connection)
+    22: "application data before the handshake finished",  # _R_EARLY_DATA (connection)
+    23: "empty handshake record",  # _R_EMPTY_HANDSHAKE (connection)
+    24: "alert record of %d bytes",  # _R_ALERT_LENGTH (connection)
+    25: "from the server",  # _R_FROM_SERVER (connection)
+    26: "ChangeCipherSpec out of order",  # _R_CCS_ORDER (connection)
+    27: "bad ChangeCipherSpec",  # _R_BAD_CCS (connection)
+    28: "handshake message of %d bytes",  # _R_HANDSHAKE_LENGTH (connection)
+    29: "HelloRequest with a body",  # _R_HELLO_REQUEST_BODY (connection)
+    30: "ServerHelloDone with a body",  # _R_HELLO_DONE_BODY (connection)
+    31: "Finished of %d bytes",  # _R_FINISHED_LENGTH (connection)
+    32: "server Finished does not match",  # _R_FINISHED_MISMATCH (connection)
+    33: "handshake message %d in state %d",  # _R_UNEXPECTED (connection)
+    40: "crypto partition: %r",  # _R_CRYPTO (keys)
+}
+
+
+def text(reason):
+    """The text of `reason`: a number, or (number, arg, ...) for a text with %-fields."""
+    if reason.__class__ is int:
+        return TEXTS.get(reason) or "reason %d" % reason
+    t = TEXTS.get(reason[0])
+    return t % reason[1:] if t else "reason %r" % (reason,)
