@@ -21,12 +21,29 @@ from device.psa.mailbox import (
     MAILBOX_PSA_CLOSE,
     CALL_HEAD,
     CALL_HEAD_SIZE,
+    _read_exact,
     frame,
     io,
-    read_frame,
 )
 
 _PROGRAMMER_ERROR = -129  # PSA_ERROR_PROGRAMMER_ERROR
+
+
+def read_frame(read_into, head):
+    """One length-prefixed frame (bytes); None when the stream ends cleanly before a frame.
+    (device.psa.mailbox.read_frame still names it: the non-secure side never reads a whole frame.)"""
+    mv = memoryview(head)
+    k = read_into(mv[0:2])
+    if not k:
+        return None
+    if k == 1:
+        _read_exact(read_into, mv[1:2], 1)
+    n = head[0] | (head[1] << 8)
+    body = bytearray(n)
+    _read_exact(read_into, body, n)
+    return body
+
+
 def _reply(status, outs=()):
     body = bytearray(struct.pack("<iB", status, len(outs)))
     for o in outs:
