@@ -167,10 +167,9 @@ class TLSClientConnection:
     _events = None  # the list receive_data() fills (None on the next_data() path)
     # constructor settings at their usual values (a connection stores only what differs: every
     # instance attribute set in __init__ grows the instance's table, ~1-2k instructions each on MicroPython)
-    _mfl = None
-    _rsl = None
-    _server_name = None
-    _ems_offered = True
+    # (max_fragment_length, record_size_limit, server_name, extended_master_secret): one tuple, not four
+    # attributes, each of which would be an entry of this class's dict (see the handshake functions below)
+    _options = (None, None, None, True)
     _psk_key = None
     _psk_owned = False
     _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
@@ -182,18 +181,14 @@ class TLSClientConnection:
         if max_fragment_length is not None:
             if max_fragment_length not in _messages().MFL_CODES:
                 raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
-            self._mfl = max_fragment_length
         if record_size_limit is not None:
             if not 64 <= record_size_limit <= MAX_PLAINTEXT:
                 raise ValueError("record_size_limit must be 64..16384")
-            self._rsl = record_size_limit
         self.identity = identity.encode() if isinstance(identity, str) else bytes(identity)
         if len(self.identity) > 0xFFFF:
             raise ValueError("PSK identity too long")
-        if server_name is not None:
-            self._server_name = server_name
-        if not extended_master_secret:
-            self._ems_offered = False
+        if max_fragment_length or record_size_limit or server_name is not None or not extended_master_secret:
+            self._options = (max_fragment_length, record_size_limit, server_name, bool(extended_master_secret))
         self._random = random or urandom
         if isinstance(psk, int):
             self._psk_key = psk
@@ -257,18 +252,19 @@ class TLSClientConnection:
         _messages()
         self.client_random = bytes(self._random(32))
         etm = _CBC_SUITE in self.suites
-        hello = _m.client_hello(self.client_random, self.suites, ems=self._ems_offered, etm=etm,
-                                mfl=self._mfl, rsl=self._rsl, server_name=self._server_name)
+        mfl, rsl, server_name, ems = self._options
+        hello = _m.client_hello(self.client_random, self.suites, ems=ems, etm=etm, mfl=mfl, rsl=rsl,
+                                server_name=server_name)
         offered = self._offered = {_EXT_RENEGOTIATION_INFO: True}
-        if self._ems_offered:
+        if ems:
             offered[_EXT_EXTENDED_MASTER_SECRET] = True
         if etm:
             offered[_EXT_ENCRYPT_THEN_MAC] = True
-        if self._mfl:
-            offered[_EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[self._mfl]
-        if self._rsl:
+        if mfl:
+            offered[_EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[mfl]
+        if rsl:
             offered[_EXT_RECORD_SIZE_LIMIT] = True
-        if self._server_name:
+        if server_name:
             offered[_EXT_SERVER_NAME] = True
         self._transcript = bytearray(hello)
         self._queue(HANDSHAKE, hello)
@@ -498,20 +494,12 @@ class TLSClientConnection:
 
         return receive_data(self, data)
 
-    def _event(self, kind, arg):
-        # an event for receive_data(), which collects them in self._events (None on the other paths)
-        events = self._events
-        if events is not None:
-            from device.tls import events as ev
-
-            events.append(ev.HandshakeComplete(arg) if kind == _EV_COMPLETE else ev.ConnectionClosed(arg))
-
     def _eof(self):
         if self._state != _OPEN:
             raise TLSError(_HANDSHAKE_FAILURE, _R_EOF_IN_HANDSHAKE)
         self._state = _CLOSED
         self._wipe()
-        self._event(_EV_CLOSED, False)
+        _event(self, _EV_CLOSED, False)
 
     def _die(self, e):
         """An exception inside the engine: the connection is dead, its keys destroyed."""
@@ -586,7 +574,7 @@ class TLSClientConnection:
         if ctype == HANDSHAKE:
             if not len(fragment):
                 raise TLSError(_UNEXPECTED_MESSAGE, _R_EMPTY_HANDSHAKE)
-            self._handshake_messages(fragment)
+            _handshake_messages(self, fragment)
         elif ctype == ALERT:
             if len(fragment) != 2:
                 raise TLSError(_DECODE_ERROR, (_R_ALERT_LENGTH, len(fragment)))
@@ -596,7 +584,7 @@ class TLSClientConnection:
                 raise TLSError(code, _R_FROM_SERVER, received=True)
             if code == _CLOSE_NOTIFY:
                 self._state = _CLOSED
-                self._event(_EV_CLOSED, True)
+                _event(self, _EV_CLOSED, True)
             # other warnings after the handshake are ignored
         else:  # CHANGE_CIPHER_SPEC
             if self._state != _WAIT_CHANGE_CIPHER_SPEC:
@@ -606,105 +594,123 @@ class TLSClientConnection:
             self._read_protected = True
             self._state = _WAIT_FINISHED
 
-    def _handshake_messages(self, frag):
-        """Handle the complete handshake messages of a record (bytes). The usual case, no message
-        pending from earlier records, needs no copy: each is handled from the record itself (the whole
-        record when it is one message). A trailing partial message waits in self._hs; when one does,
-        it and this record are joined into one bytes first."""
-        hs = self._hs
-        if len(hs):
-            hs += frag
-            frag = bytes(hs)
-            hs[:] = b""
-        n = len(frag)
-        pos = 0
-        while n - pos >= 4:
-            mlen = (frag[pos + 1] << 16) | (frag[pos + 2] << 8) | frag[pos + 3]
-            if mlen > MAX_HANDSHAKE_MESSAGE:
-                raise TLSError(_DECODE_ERROR, (_R_HANDSHAKE_LENGTH, mlen))
-            end = pos + 4 + mlen
-            if end > n:
-                break
-            msg = frag if pos == 0 and end == n else memoryview(frag)[pos:end]
-            self._handshake(frag[pos], msg, memoryview(msg)[4:])
-            pos = end
-        if pos < n:
-            hs += memoryview(frag)[pos:]
 
-    def _handshake(self, mtype, msg, body):
-        if _m is None:
-            _messages()  # (loaded by start(); not if a peer talks before it)
-        state = self._state
-        if mtype == _HELLO_REQUEST:
-            if len(body):
-                raise TLSError(_DECODE_ERROR, _R_HELLO_REQUEST_BODY)
-            if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
-                self._queue(ALERT, bytes((_LEVEL_WARNING, _NO_RENEGOTIATION)))
-            return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
-        if state == _WAIT_SERVER_HELLO and mtype == _SERVER_HELLO:
-            sh = _m.ServerHello(body, self.suites, self._offered)
-            self.server_random = sh.random
-            suite = self.cipher_suite = sh.suite
-            exts = sh.extensions
-            if _EXT_EXTENDED_MASTER_SECRET in exts:
-                self.extended_master_secret = True
-            if _EXT_ENCRYPT_THEN_MAC in exts and suite == _CBC_SUITE:
-                self.encrypt_then_mac = True
-            if sh.mfl:
-                self.send_limit = self.recv_limit = sh.mfl
-            if sh.rsl:
-                self.send_limit = min(sh.rsl, MAX_PLAINTEXT)
-            elif self._rsl:
-                self.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
-            self._transcript += msg
-            self._state = _WAIT_SERVER_HELLO_DONE
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and self.psk_identity_hint is None:
-            self.psk_identity_hint = _m.psk_identity_hint(body)
-            self._transcript += msg
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
-            if len(body):
-                raise TLSError(_DECODE_ERROR, _R_HELLO_DONE_BODY)
-            self._transcript += msg
-            self._client_flight()
-        elif state == _WAIT_FINISHED and mtype == _FINISHED:
-            if len(body) != 12:
-                raise TLSError(_DECODE_ERROR, (_R_FINISHED_LENGTH, len(body)))
-            if self._expected_finished is None:  # the transport did not run pending_work() after our flight
-                self.pending_work()
-            diff = 0
-            for a, b in zip(body, self._expected_finished):
-                diff |= a ^ b
-            if diff:
-                raise TLSError(_DECRYPT_ERROR, _R_FINISHED_MISMATCH)
-            self._expected_finished = None
-            self._state = _OPEN
-            self._event(_EV_COMPLETE, self.cipher_suite)
-        else:
-            raise TLSError(_UNEXPECTED_MESSAGE, (_R_UNEXPECTED, mtype, state))
+# The handshake's message handling, as module functions taking the connection rather than methods: every
+# method is an entry of the class's dict, which MicroPython builds as one table when connection.py loads
+# (52 entries took a 944-byte table, a hole a nearly full heap lacks; 45 take 752 bytes). These run a few
+# times per handshake, so the way they are called does not matter.
 
-    def _client_flight(self):
-        cke = _m.client_key_exchange(self.identity)
-        transcript = self._transcript
-        transcript += cke
-        # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
-        transcript_hash = hashlib.sha256(transcript).digest()
-        if self._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
-            self.pending_work()  # (no master secret yet: this imports the PSK, nothing else)
-        client_random = self.client_random
-        server_random = self.server_random
-        ms = _keys.master_secret(self._psk_key, client_random, server_random,
-                                 transcript_hash if self.extended_master_secret else None)
-        self._ms = ms  # destroyed by pending_work() (or _wipe() on any failure)
-        self._prot = _keys.record_protection(ms, self.cipher_suite, client_random, server_random,
-                                             self.encrypt_then_mac)
-        fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
-        transcript += fin
-        # the server's Finished is computed by pending_work(), after this flight has gone out
-        self._server_finished_hash = hashlib.sha256(transcript).digest()
-        self._transcript = None
-        # ClientKeyExchange and ChangeCipherSpec go out unprotected: one piece (data_to_send joins it
-        # with the sealed Finished into the flight's one write)
-        self._out.append(_record(HANDSHAKE, cke) + _CCS_RECORD)
-        self._write_protected = True
-        self._queue(HANDSHAKE, fin)
-        self._state = _WAIT_CHANGE_CIPHER_SPEC
+
+def _event(conn, kind, arg):
+    # an event for receive_data(), which collects them in conn._events (None on the other paths)
+    events = conn._events
+    if events is not None:
+        from device.tls import events as ev
+
+        events.append(ev.HandshakeComplete(arg) if kind == _EV_COMPLETE else ev.ConnectionClosed(arg))
+
+
+def _handshake_messages(conn, frag):
+    """Handle the complete handshake messages of a record (bytes). The usual case, no message
+    pending from earlier records, needs no copy: each is handled from the record itself (the whole
+    record when it is one message). A trailing partial message waits in conn._hs; when one does,
+    it and this record are joined into one bytes first."""
+    hs = conn._hs
+    if len(hs):
+        hs += frag
+        frag = bytes(hs)
+        hs[:] = b""
+    n = len(frag)
+    pos = 0
+    while n - pos >= 4:
+        mlen = (frag[pos + 1] << 16) | (frag[pos + 2] << 8) | frag[pos + 3]
+        if mlen > MAX_HANDSHAKE_MESSAGE:
+            raise TLSError(_DECODE_ERROR, (_R_HANDSHAKE_LENGTH, mlen))
+        end = pos + 4 + mlen
+        if end > n:
+            break
+        msg = frag if pos == 0 and end == n else memoryview(frag)[pos:end]
+        _handshake(conn, frag[pos], msg, memoryview(msg)[4:])
+        pos = end
+    if pos < n:
+        hs += memoryview(frag)[pos:]
+
+
+def _handshake(conn, mtype, msg, body):
+    if _m is None:
+        _messages()  # (loaded by start(); not if a peer talks before it)
+    state = conn._state
+    if mtype == _HELLO_REQUEST:
+        if len(body):
+            raise TLSError(_DECODE_ERROR, _R_HELLO_REQUEST_BODY)
+        if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
+            conn._queue(ALERT, bytes((_LEVEL_WARNING, _NO_RENEGOTIATION)))
+        return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
+    if state == _WAIT_SERVER_HELLO and mtype == _SERVER_HELLO:
+        sh = _m.ServerHello(body, conn.suites, conn._offered)
+        conn.server_random = sh.random
+        suite = conn.cipher_suite = sh.suite
+        exts = sh.extensions
+        if _EXT_EXTENDED_MASTER_SECRET in exts:
+            conn.extended_master_secret = True
+        if _EXT_ENCRYPT_THEN_MAC in exts and suite == _CBC_SUITE:
+            conn.encrypt_then_mac = True
+        if sh.mfl:
+            conn.send_limit = conn.recv_limit = sh.mfl
+        if sh.rsl:
+            conn.send_limit = min(sh.rsl, MAX_PLAINTEXT)
+        elif conn._options[1]:  # we asked for a record_size_limit
+            conn.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
+        conn._transcript += msg
+        conn._state = _WAIT_SERVER_HELLO_DONE
+    elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and conn.psk_identity_hint is None:
+        conn.psk_identity_hint = _m.psk_identity_hint(body)
+        conn._transcript += msg
+    elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
+        if len(body):
+            raise TLSError(_DECODE_ERROR, _R_HELLO_DONE_BODY)
+        conn._transcript += msg
+        _client_flight(conn)
+    elif state == _WAIT_FINISHED and mtype == _FINISHED:
+        if len(body) != 12:
+            raise TLSError(_DECODE_ERROR, (_R_FINISHED_LENGTH, len(body)))
+        if conn._expected_finished is None:  # the transport did not run pending_work() after our flight
+            conn.pending_work()
+        diff = 0
+        for a, b in zip(body, conn._expected_finished):
+            diff |= a ^ b
+        if diff:
+            raise TLSError(_DECRYPT_ERROR, _R_FINISHED_MISMATCH)
+        conn._expected_finished = None
+        conn._state = _OPEN
+        _event(conn, _EV_COMPLETE, conn.cipher_suite)
+    else:
+        raise TLSError(_UNEXPECTED_MESSAGE, (_R_UNEXPECTED, mtype, state))
+
+
+def _client_flight(conn):
+    cke = _m.client_key_exchange(conn.identity)
+    transcript = conn._transcript
+    transcript += cke
+    # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
+    transcript_hash = hashlib.sha256(transcript).digest()
+    if conn._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
+        conn.pending_work()  # (no master secret yet: this imports the PSK, nothing else)
+    client_random = conn.client_random
+    server_random = conn.server_random
+    ms = _keys.master_secret(conn._psk_key, client_random, server_random,
+                             transcript_hash if conn.extended_master_secret else None)
+    conn._ms = ms  # destroyed by pending_work() (or _wipe() on any failure)
+    conn._prot = _keys.record_protection(ms, conn.cipher_suite, client_random, server_random,
+                                         conn.encrypt_then_mac)
+    fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
+    transcript += fin
+    # the server's Finished is computed by pending_work(), after this flight has gone out
+    conn._server_finished_hash = hashlib.sha256(transcript).digest()
+    conn._transcript = None
+    # ClientKeyExchange and ChangeCipherSpec go out unprotected: one piece (data_to_send joins it
+    # with the sealed Finished into the flight's one write)
+    conn._out.append(_record(HANDSHAKE, cke) + _CCS_RECORD)
+    conn._write_protected = True
+    conn._queue(HANDSHAKE, fin)
+    conn._state = _WAIT_CHANGE_CIPHER_SPEC

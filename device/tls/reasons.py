@@ -1,13 +1,30 @@
-"""The texts of TLSError reasons (``TLSError(code, reason)``, reason = n or (n, arg, ...)).
+"""The texts of TLS errors: the alert names (ALERTS) and TLSError reasons (``TLSError(code, reason)``,
+reason = n or (n, arg, ...)). device.tls.alerts loads this module when the first TLSError is made.
 
 The engine's modules raise TLSError with a reason *number* (a private constant, e.g. messages'
 ``_R_TRUNCATED = const(1)``) instead of a text: a text literal in a module is a string object in the heap
 from the moment the module loads (~70 bytes each, ~2.5 KB for the handshake's checks), a number costs
 nothing. TLSError turns the number into its text when the error is made, loading this module then; so
 ``TLSError.message`` and ``str(e)`` read as before. Numbers: 1-19 device.tls.messages, 20-39
-device.tls.connection, 40-49 device.tls.keys (tests/device/test_tls_messages.py checks each module's
+device.tls.connection, 40-49 device.tls.keys (tests/host/test_tls_reasons.py checks each module's
 constants against this table).
 """
+
+# The alert names (RFC 5246 §7.2, RFC 5746, RFC 6066, RFC 8449), "code:name" separated by spaces, in one
+# string: one object instead of 31 strings and a dict (device.tls.alerts.alert_name looks names up here).
+ALERTS = (
+    " 0:close_notify 10:unexpected_message 20:bad_record_mac 21:decryption_failed "
+    "22:record_overflow 30:decompression_failure 40:handshake_failure 41:no_certificate "
+    "42:bad_certificate 43:unsupported_certificate 44:certificate_revoked "
+    "45:certificate_expired 46:certificate_unknown 47:illegal_parameter 48:unknown_ca "
+    "49:access_denied 50:decode_error 51:decrypt_error 60:export_restriction "
+    "70:protocol_version 71:insufficient_security 80:internal_error "
+    "86:inappropriate_fallback 90:user_canceled 100:no_renegotiation "
+    "110:unsupported_extension 111:certificate_unobtainable 112:unrecognized_name "
+    "113:bad_certificate_status_response 114:bad_certificate_hash_value "
+    "115:unknown_psk_identity "
+)
+
 
 TEXTS = {
     1: "message truncated",  # _R_TRUNCATED (messages)
