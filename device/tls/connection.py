@@ -149,31 +149,17 @@ class TLSClientConnection:
     random: callable n -> n bytes (default os.urandom), for tests.
     """
 
-    # defaults shared through the class until a connection sets its own (fewer instance attributes
-    # to create per connection: cheaper construction on MicroPython)
-    cipher_suite = None
+    # Defaults shared through the class for what most connections never set (each would be an entry of
+    # the instance's dict). What every handshake sets is set in __init__ instead (see there).
     psk_identity_hint = None
-    extended_master_secret = False
     encrypt_then_mac = False
-    client_random = None
-    server_random = None
-    _prot = None  # record protection object (keys.AEADRecords / cbc.CBCRecords)
-    _write_protected = False
-    _read_protected = False
-    _expected_finished = None
     _psk_raw = None  # raw PSK bytes until they are imported into the crypto partition
-    _ms = None  # the master-secret key, kept from our Finished until the server's is expected (see pending_work)
-    _server_finished_hash = None
-    _events = None  # the list receive_data() fills (None on the next_data() path)
-    # constructor settings at their usual values (a connection stores only what differs: every
-    # instance attribute set in __init__ grows the instance's table, ~1-2k instructions each on MicroPython)
-    # (max_fragment_length, record_size_limit, server_name, extended_master_secret): one tuple, not four
-    # attributes, each of which would be an entry of this class's dict (see the handshake functions below)
-    _options = (None, None, None, True)
-    _psk_key = None
     _psk_owned = False
-    _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
-    _offered = None  # extension type -> what we asked for (filled by start())
+    _events = None  # the list receive_data() fills (None on the next_data() path)
+    # (max_fragment_length, record_size_limit, server_name, extended_master_secret) when not the defaults:
+    # one tuple, not four attributes, each of which would be an entry of this class's dict (see the
+    # handshake functions below)
+    _options = (None, None, None, True)
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
@@ -194,6 +180,7 @@ class TLSClientConnection:
             self._psk_key = psk
         else:
             _keys.check_psk(psk)
+            self._psk_key = None
             self._psk_raw, self._psk_owned = bytes(psk), True  # imported by pending_work()
         # what the record path reads on every record stays on the instance (a class default would
         # cost a class lookup per read)
@@ -207,6 +194,19 @@ class TLSClientConnection:
         self._error = None
         self.send_limit = MAX_PLAINTEXT
         self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
+        # What every handshake sets, set here already (not as class defaults): the instance's dict reaches its
+        # final size now, just after wrap_socket's garbage collection, in one go (on MicroPython a 29-slot,
+        # 464-byte table) instead of growing table by table during the handshake, when a heap near its floor
+        # may have no such hole.
+        self.cipher_suite = None  # the suite the server chose (IANA number)
+        self.extended_master_secret = False  # RFC 7627 agreed
+        self.client_random = self.server_random = None
+        self._offered = None  # extension type -> what we asked for (filled by start())
+        self._transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
+        self._ms = None  # the master-secret key, kept from our Finished until the server's is expected (see pending_work)
+        self._server_finished_hash = self._expected_finished = None
+        self._prot = None  # record protection object (keys.AEADRecords / cbc.CBCRecords)
+        self._write_protected = self._read_protected = False
 
     # -- state --------------------------------------------------------------------------
     # handshake_complete and closed (read-only, computed) come from __getattr__, which runs only for names
