@@ -10,12 +10,13 @@ import struct
 from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
-from device.tls.alerts import TLSError, BAD_RECORD_MAC
+from device.tls.alerts import TLSError
 from device.tls.keys import _internal, _prf_op, destroy
 
 _pack = struct.pack
 _MAC_LEN = const(32)
 _BLOCK = const(16)
+_BAD_RECORD_MAC = const(20)  # alert (device.tls.alerts)
 CBC_ALG = const(0x04404000)  # PSA_ALG_CBC_NO_PADDING
 HMAC_ALG = const(0x03800009)  # PSA_ALG_HMAC(PSA_ALG_SHA_256)
 
@@ -106,7 +107,7 @@ class CBCRecords:
         try:
             if self.etm:
                 if n < _BLOCK * 2 + _MAC_LEN or (n - _MAC_LEN) % _BLOCK:
-                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
+                    raise TLSError(_BAD_RECORD_MAC, "CBC record length")
                 mv = memoryview(fragment)
                 ivct = bytes(mv[:n - _MAC_LEN])
                 try:
@@ -114,16 +115,16 @@ class CBCRecords:
                                       bytes(mv[n - _MAC_LEN:]))
                 except PSAError as e:
                     if e.status == PSA_ERROR_INVALID_SIGNATURE:
-                        raise TLSError(BAD_RECORD_MAC, "record MAC failed")
+                        raise TLSError(_BAD_RECORD_MAC, "record MAC failed")
                     raise e
                 padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, ivct)
                 bad, end = self._unpad(padded)
                 if bad:
-                    raise TLSError(BAD_RECORD_MAC, "CBC padding")
+                    raise TLSError(_BAD_RECORD_MAC, "CBC padding")
                 pt = padded[:end]
             else:
                 if n < _BLOCK * 3 or n % _BLOCK:
-                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
+                    raise TLSError(_BAD_RECORD_MAC, "CBC record length")
                 padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, bytes(fragment))
                 bad, end = self._unpad(padded)
                 if end < _MAC_LEN:
@@ -138,7 +139,7 @@ class CBCRecords:
                         raise e
                     bad = 1
                 if bad:
-                    raise TLSError(BAD_RECORD_MAC, "record MAC or padding failed")
+                    raise TLSError(_BAD_RECORD_MAC, "record MAC or padding failed")
         except PSAError as e:
             raise _internal(e)
         self.read_seq += 1

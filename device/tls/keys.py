@@ -23,9 +23,13 @@ from struct import pack as _pack, pack_into as _pack_into
 from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError
-from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
+from device.tls.alerts import TLSError
 
-PSA_ERROR_INVALID_SIGNATURE = const(-149)  # (device.psa's status names load on first use: a constant here)
+# (constants here, not imports: device.psa's status names and device.tls.alerts' alert names are made on
+# first use, by loading the tables, which a non-secure image does not want in its heap)
+PSA_ERROR_INVALID_SIGNATURE = const(-149)
+BAD_RECORD_MAC = const(20)  # alert numbers
+INTERNAL_ERROR = const(80)
 
 # The PSA values this module uses, as private constants (folded at compile time: no module dict entry,
 # no qstr, no lookup; the non-secure image's heap floor). The public names are device.psa.crypto's;

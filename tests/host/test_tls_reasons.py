@@ -39,3 +39,26 @@ def test_texts_fill_in():
     assert reasons.text(1) == "message truncated"
     assert reasons.text((33, 2, 5)) == "handshake message 2 in state 5"
     assert reasons.text(999) == "reason 999"
+
+
+def test_the_tls_client_path_leaves_the_tables_unloaded():
+    # On MicroPython: loading the engine (as wrap_socket does) and building a ClientHello must not pull in
+    # the modules kept for first use (texts, status names, the rest of the crypto API, events, CBC): each
+    # would sit in a non-secure image's heap for nothing.
+    from tests import micropython_lane as lane
+
+    out = lane.run_code(
+        "from device import psa\n"
+        "from device.psa import mailbox\n"
+        "for name in ('keys', 'messages', 'connection', 'stream'):\n"
+        "    __import__('device.tls.' + name)\n"
+        "from device.tls.connection import TLSClientConnection\n"
+        "c = TLSClientConnection(b'id', 0x40000001, suites=['ccm'])\n"
+        "c.start()\n"
+        "assert c.data_to_send()[:1] == b'\\x16'\n"
+        "print(' '.join(sorted(k for k in sys.modules if k.startswith('device'))))\n")
+    loaded = set(out.split())
+    assert "device.tls.connection" in loaded and "device.psa.crypto" in loaded, loaded
+    for lazy in ("device.tls.reasons", "device.tls.events", "device.tls.cbc", "device.psa.error",
+                 "device.psa.crypto_more", "device.psa.spm", "device.psa.spe_mailbox"):
+        assert lazy not in loaded, (lazy, loaded)
