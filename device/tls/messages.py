@@ -70,49 +70,6 @@ def handshake(msg_type, body):
     return bytes((msg_type,)) + _u24(len(body)) + body
 
 
-class Reader:
-    """Bounds-checked reads over bytes; a short read is a decode_error."""
-
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-
-    def take(self, n):
-        end = self.pos + n
-        if n < 0 or end > len(self.data):
-            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
-        out = self.data[self.pos:end]
-        self.pos = end
-        return bytes(out)
-
-    def u8(self):
-        pos = self.pos
-        if pos >= len(self.data):
-            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
-        self.pos = pos + 1
-        return self.data[pos]
-
-    def u16(self):
-        pos = self.pos
-        if pos + 2 > len(self.data):
-            raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
-        self.pos = pos + 2
-        return (self.data[pos] << 8) | self.data[pos + 1]
-
-    def vec8(self):
-        return self.take(self.u8())
-
-    def vec16(self):
-        return self.take(self.u16())
-
-    def left(self):
-        return len(self.data) - self.pos
-
-    def done(self):
-        if self.pos != len(self.data):
-            raise TLSError(_DECODE_ERROR, _R_TRAILING)
-
-
 def client_hello(random, suites, ems=True, etm=False, mfl=None, rsl=None, server_name=None):
     """ClientHello body+header. `mfl`: max_fragment_length in bytes (512..4096) or None;
     `rsl`: record_size_limit value or None; `server_name`: host name for SNI or None.
@@ -243,10 +200,13 @@ class ServerHello:
 
 def psk_identity_hint(body):
     """ServerKeyExchange for plain PSK (RFC 4279 §2): the identity hint."""
-    r = Reader(body)
-    hint = r.vec16()
-    r.done()
-    return hint
+    n = len(body)
+    end = 2 + ((body[0] << 8) | body[1]) if n >= 2 else n + 1
+    if end > n:
+        raise TLSError(_DECODE_ERROR, _R_TRUNCATED)
+    if end != n:
+        raise TLSError(_DECODE_ERROR, _R_TRAILING)
+    return bytes(body[2:end])
 
 
 def client_key_exchange(identity):
@@ -269,7 +229,12 @@ def premaster_secret(psk):
 
 def __getattr__(name):
     # the public names of the handshake message types and extensions (PEP 562; MicroPython's module
-    # __getattr__): see the private constants at the top
+    # __getattr__): see the private constants at the top; and Reader, which no parser here needs any more
+    # (device.tls.reader, loaded on first use)
+    if name == "Reader":
+        from device.tls.reader import Reader
+
+        return Reader
     v = {"HELLO_REQUEST": 0, "CLIENT_HELLO": 1, "SERVER_HELLO": 2, "CERTIFICATE": 11, "SERVER_KEY_EXCHANGE": 12,
          "CERTIFICATE_REQUEST": 13, "SERVER_HELLO_DONE": 14, "CLIENT_KEY_EXCHANGE": 16, "FINISHED": 20,
          "EXT_SERVER_NAME": 0, "EXT_MAX_FRAGMENT_LENGTH": 1, "EXT_ENCRYPT_THEN_MAC": 22,

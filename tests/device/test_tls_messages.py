@@ -166,3 +166,12 @@ def test_reason_numbers_read_as_texts():
     assert e.message == "trailing bytes in message"
     assert TLSError(50, 99).message == "reason 99"  # a number the table lacks: still a TLSError
     assert TLSError(50, "as text").message == "as text" and TLSError(50).message is None
+
+
+def test_reader_still_there():
+    r = m.Reader(b"\x02ab\x00\x01c")  # (device.tls.reader, through messages' __getattr__)
+    assert r.vec8() == b"ab" and r.left() == 3 and r.vec16() == b"c"
+    r.done()
+    e = _raises("decode_error", m.Reader(b"\x05a").vec8)
+    assert e.message == "message truncated"
+    _raises("decode_error", m.Reader(b"\x00\x00x").done)
