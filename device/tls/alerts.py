@@ -51,9 +51,10 @@ def __getattr__(name):
     return int(t[t.rfind(" ", 0, i) + 1:i])
 
 
-def _reason_text(reason):
-    # the engine's modules give TLSError a reason number, or (number, arg, ...), whose text is in
-    # device.tls.reasons: loaded here, with the first error, so that no module holds texts (heap floor)
+def reason_text(reason):
+    """The text of a reason number, or (number, arg, ...): the engine's modules give TLSError (and the
+    ValueErrors they raise) numbers whose texts are in device.tls.reasons, loaded here with the first
+    error, so that no module holds its texts in the heap."""
     try:
         from device.tls.reasons import text
 
@@ -72,7 +73,7 @@ class TLSError(Exception):
         self.alert = alert_name(code)
         self.received = received
         if message is not None and message.__class__ is not str:  # a reason number (or tuple): its text
-            message = _reason_text(message)
+            message = reason_text(message)
         self.message = message
         who = "peer sent" if received else "sent"
         text = "%s alert %s" % (who, self.alert)

@@ -34,7 +34,7 @@ import struct
 from device.compat import const, urandom
 from device.tls import keys as _keys
 from device.tls import suites as _suites
-from device.tls.alerts import TLSError
+from device.tls.alerts import TLSError, reason_text
 
 CHANGE_CIPHER_SPEC = const(20)
 ALERT = const(21)
@@ -72,6 +72,10 @@ _R_HELLO_DONE_BODY = const(30)  # ServerHelloDone with a body
 _R_FINISHED_LENGTH = const(31)  # Finished of %d bytes
 _R_FINISHED_MISMATCH = const(32)  # server Finished does not match
 _R_UNEXPECTED = const(33)  # handshake message %d in state %d
+_R_MFL_VALUES = const(34)  # max_fragment_length must be 512, 1024, 2048 or 4096
+_R_RSL_VALUES = const(35)  # record_size_limit must be 64..16384
+_R_IDENTITY_LENGTH = const(36)  # PSK identity too long
+_R_STARTED = const(37)  # handshake already started
 
 MAX_PLAINTEXT = const(16384)
 _MAX_EXPANSION = const(2048)
@@ -166,13 +170,13 @@ class TLSClientConnection:
         self.suites = _suites.parse_suites(suites)
         if max_fragment_length is not None:
             if max_fragment_length not in _messages().MFL_CODES:
-                raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
+                raise ValueError(reason_text(_R_MFL_VALUES))
         if record_size_limit is not None:
             if not 64 <= record_size_limit <= MAX_PLAINTEXT:
-                raise ValueError("record_size_limit must be 64..16384")
+                raise ValueError(reason_text(_R_RSL_VALUES))
         self.identity = identity.encode() if isinstance(identity, str) else bytes(identity)
         if len(self.identity) > 0xFFFF:
-            raise ValueError("PSK identity too long")
+            raise ValueError(reason_text(_R_IDENTITY_LENGTH))
         if max_fragment_length or record_size_limit or server_name is not None or not extended_master_secret:
             self._options = (max_fragment_length, record_size_limit, server_name, bool(extended_master_secret))
         self._random = random or urandom
@@ -248,7 +252,7 @@ class TLSClientConnection:
     def start(self):
         """Queue the ClientHello."""
         if self._state != _START:
-            raise ValueError("handshake already started")
+            raise ValueError(reason_text(_R_STARTED))
         _messages()
         self.client_random = bytes(self._random(32))
         etm = _CBC_SUITE in self.suites

@@ -23,7 +23,7 @@ from struct import pack as _pack, pack_into as _pack_into
 from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError
-from device.tls.alerts import TLSError
+from device.tls.alerts import TLSError, reason_text
 
 # (constants here, not imports: device.psa's status names and device.tls.alerts' alert names are made on
 # first use, by loading the tables, which a non-secure image does not want in its heap)
@@ -48,6 +48,7 @@ _INPUT_SECRET = const(0x0101)  # PSA_KEY_DERIVATION_INPUT_SECRET
 _INPUT_LABEL = const(0x0201)
 _INPUT_SEED = const(0x0204)
 _R_CRYPTO = const(40)  # TLSError reason (device.tls.reasons): "crypto partition: %r"
+_R_PSK_LENGTH = const(41)  # TLSError reason (device.tls.reasons): "PSK must be 1..64 bytes"
 # the AEAD suites (device.tls.suites' IANA numbers); TLS_PSK_WITH_AES_128_CBC_SHA256 goes to device.tls.cbc
 _SUITE_CCM = const(0xC0A4)
 _SUITE_CCM_8 = const(0xC0A8)
@@ -83,7 +84,7 @@ def _internal(e):
 def check_psk(raw):
     """ValueError unless `raw` is a PSK this engine takes (1..64 bytes)."""
     if not 1 <= len(raw) <= 64:
-        raise ValueError("PSK must be 1..64 bytes")
+        raise ValueError(reason_text(_R_PSK_LENGTH))
 
 
 def import_psk(raw):

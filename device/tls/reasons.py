@@ -5,8 +5,9 @@ The engine's modules raise TLSError with a reason *number* (a private constant, 
 ``_R_TRUNCATED = const(1)``) instead of a text: a text literal in a module is a string object in the heap
 from the moment the module loads (~70 bytes each, ~2.5 KB for the handshake's checks), a number costs
 nothing. TLSError turns the number into its text when the error is made, loading this module then; so
-``TLSError.message`` and ``str(e)`` read as before. Numbers: 1-19 device.tls.messages, 20-39
-device.tls.connection, 40-49 device.tls.keys (tests/host/test_tls_reasons.py checks each module's
+``TLSError.message`` and ``str(e)`` read as before. The engine's ValueErrors take their texts from here
+too (device.tls.alerts.reason_text). Numbers: 1-19 device.tls.messages, 20-39 device.tls.connection,
+40-49 device.tls.keys, 50-59 device.tls.suites (tests/host/test_tls_reasons.py checks each module's
 constants against this table).
 """
 
@@ -56,7 +57,15 @@ TEXTS = {
     31: "Finished of %d bytes",  # _R_FINISHED_LENGTH (connection)
     32: "server Finished does not match",  # _R_FINISHED_MISMATCH (connection)
     33: "handshake message %d in state %d",  # _R_UNEXPECTED (connection)
+    34: "max_fragment_length must be 512, 1024, 2048 or 4096",  # _R_MFL_VALUES (connection, ValueError)
+    35: "record_size_limit must be 64..16384",  # _R_RSL_VALUES (connection, ValueError)
+    36: "PSK identity too long",  # _R_IDENTITY_LENGTH (connection, ValueError)
+    37: "handshake already started",  # _R_STARTED (connection, ValueError)
     40: "crypto partition: %r",  # _R_CRYPTO (keys)
+    41: "PSK must be 1..64 bytes",  # _R_PSK_LENGTH (keys, ValueError)
+    50: "unknown suite name %r (ccm, ccm8, gcm, cbc)",  # _R_SUITE_NAME (suites, ValueError)
+    51: "unsupported cipher suite 0x%04X",  # _R_SUITE_NUMBER (suites, ValueError)
+    52: "no cipher suite",  # _R_NO_SUITE (suites, ValueError)
 }
 
 
