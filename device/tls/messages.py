@@ -9,8 +9,8 @@ from device.compat import const
 from device.tls.alerts import TLSError
 
 # Private constants (folded at compile time: no module dict entry, no qstr -- this module is in the
-# non-secure image's heap during every handshake). The public names (_CLIENT_HELLO, _EXT_SERVER_NAME ...)
-# come from __getattr__ at the end.
+# non-secure image's heap during every handshake). The public names (CLIENT_HELLO, EXT_SERVER_NAME ...)
+# are in device.tls.messages_more (see __getattr__ at the end).
 # alerts (device.tls.alerts' numbers)
 _HANDSHAKE_FAILURE = const(40)
 _ILLEGAL_PARAMETER = const(47)
@@ -228,17 +228,11 @@ def premaster_secret(psk):
 
 
 def __getattr__(name):
-    # the public names of the handshake message types and extensions (PEP 562; MicroPython's module
-    # __getattr__): see the private constants at the top; and Reader, which no parser here needs any more
-    # (device.tls.reader, loaded on first use)
-    if name == "Reader":
-        from device.tls.reader import Reader
-
-        return Reader
-    v = {"HELLO_REQUEST": 0, "CLIENT_HELLO": 1, "SERVER_HELLO": 2, "CERTIFICATE": 11, "SERVER_KEY_EXCHANGE": 12,
-         "CERTIFICATE_REQUEST": 13, "SERVER_HELLO_DONE": 14, "CLIENT_KEY_EXCHANGE": 16, "FINISHED": 20,
-         "EXT_SERVER_NAME": 0, "EXT_MAX_FRAGMENT_LENGTH": 1, "EXT_ENCRYPT_THEN_MAC": 22,
-         "EXT_EXTENDED_MASTER_SECRET": 23, "EXT_RECORD_SIZE_LIMIT": 28, "EXT_RENEGOTIATION_INFO": 0xFF01}.get(name)
-    if v is None:
+    # Reader and the public names of the handshake message types and extensions (this module folds private
+    # copies: see the top) are in device.tls.messages_more, loaded on first use (PEP 562; MicroPython's
+    # module __getattr__): a table of their names here would cost a TLS client's heap ~1.3 KB of strings
+    if name[:1] == "_":  # (dunder probes, private names)
         raise AttributeError(name)
-    return v
+    from device.tls import messages_more
+
+    return getattr(messages_more, name)

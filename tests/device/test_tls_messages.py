@@ -169,9 +169,24 @@ def test_reason_numbers_read_as_texts():
 
 
 def test_reader_still_there():
-    r = m.Reader(b"\x02ab\x00\x01c")  # (device.tls.reader, through messages' __getattr__)
+    r = m.Reader(b"\x02ab\x00\x01c")  # (device.tls.messages_more, through messages' __getattr__)
     assert r.vec8() == b"ab" and r.left() == 3 and r.vec16() == b"c"
     r.done()
     e = _raises("decode_error", m.Reader(b"\x05a").vec8)
     assert e.message == "message truncated"
     _raises("decode_error", m.Reader(b"\x00\x00x").done)
+
+
+def test_public_message_names_still_there():
+    # messages folds private constants; the public names come from device.tls.messages_more on first use
+    assert (m.HELLO_REQUEST, m.CLIENT_HELLO, m.SERVER_HELLO, m.SERVER_KEY_EXCHANGE, m.SERVER_HELLO_DONE,
+            m.CLIENT_KEY_EXCHANGE, m.FINISHED) == (0, 1, 2, 12, 14, 16, 20)
+    assert (m.EXT_SERVER_NAME, m.EXT_MAX_FRAGMENT_LENGTH, m.EXT_ENCRYPT_THEN_MAC, m.EXT_EXTENDED_MASTER_SECRET,
+            m.EXT_RECORD_SIZE_LIMIT, m.EXT_RENEGOTIATION_INFO) == (0, 1, 22, 23, 28, 0xFF01)
+    assert m.client_hello(bytes(32), (0xC0A4,))[0] == m.CLIENT_HELLO
+    try:
+        m.NO_SUCH_NAME
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("unknown name resolved")

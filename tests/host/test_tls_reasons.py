@@ -11,7 +11,7 @@ CONST = re.compile(r"^(_R_\w+) = const\((\d+)\)  # (?:TLSError reason \(device.t
 
 
 def _modules():
-    for name in ("messages", "connection", "keys", "reader", "suites"):
+    for name in ("messages", "connection", "keys", "messages_more", "suites"):
         with open(os.path.join(ROOT, "device", "tls", name + ".py")) as f:
             yield name, f.read()
 

@@ -1,7 +1,7 @@
-"""Bounds-checked reads over a TLS message (device.tls.messages.Reader).
-
-The engine's parsers read by offsets (messages.ServerHello, psk_identity_hint); this class is kept for
-whoever used it, loaded on first use so that it is not in a TLS client's heap.
+"""The rest of device.tls.messages, loaded on first use through its module ``__getattr__`` (so
+``messages.Reader`` and ``messages.CLIENT_HELLO`` keep working): the public names of the handshake
+message types and extensions (messages folds private copies), and Reader, bounds-checked reads over a
+message, which the engine's parsers no longer use (they read by offsets). Neither is in a TLS client's heap.
 """
 
 from device.compat import const
@@ -10,6 +10,25 @@ from device.tls.alerts import TLSError
 _DECODE_ERROR = const(50)  # alert (device.tls.alerts)
 _R_TRUNCATED = const(1)  # TLSError reason (device.tls.reasons): "message truncated"
 _R_TRAILING = const(2)  # TLSError reason (device.tls.reasons): "trailing bytes in message"
+
+# handshake message types (RFC 5246 §7.4)
+HELLO_REQUEST = const(0)
+CLIENT_HELLO = const(1)
+SERVER_HELLO = const(2)
+CERTIFICATE = const(11)
+SERVER_KEY_EXCHANGE = const(12)
+CERTIFICATE_REQUEST = const(13)
+SERVER_HELLO_DONE = const(14)
+CLIENT_KEY_EXCHANGE = const(16)
+FINISHED = const(20)
+
+# extensions
+EXT_SERVER_NAME = const(0)
+EXT_MAX_FRAGMENT_LENGTH = const(1)
+EXT_ENCRYPT_THEN_MAC = const(22)
+EXT_EXTENDED_MASTER_SECRET = const(23)
+EXT_RECORD_SIZE_LIMIT = const(28)
+EXT_RENEGOTIATION_INFO = const(0xFF01)
 
 
 class Reader:
