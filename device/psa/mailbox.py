@@ -235,15 +235,12 @@ class MailboxClient:
 
 
 def __getattr__(name):
-    # the public names of the frame constants (see the top), and read_frame, which only the secure side
-    # uses (device.psa.spe_mailbox holds it); PEP 562, MicroPython's module __getattr__
-    if name == "read_frame":
-        from device.psa.spe_mailbox import read_frame
-
-        return read_frame
-    v = {"MAILBOX_PSA_FRAMEWORK_VERSION": 1, "MAILBOX_PSA_VERSION": _VERSION, "MAILBOX_PSA_CONNECT": _CONNECT,
-         "MAILBOX_PSA_CALL": _CALL, "MAILBOX_PSA_CLOSE": _CLOSE, "MAX_FRAME": _MAX_FRAME, "CALL_HEAD": "<BiiBB",
-         "CALL_HEAD_SIZE": _CALL_HEAD_SIZE}.get(name)
-    if v is None:
+    # The public names of the frame constants (MAILBOX_PSA_*, MAX_FRAME, CALL_HEAD, CALL_HEAD_SIZE: this
+    # module folds private copies, see the top) and read_frame are device.psa.spe_mailbox's, the secure
+    # side, which uses them; they resolve here on first use (PEP 562; MicroPython's module __getattr__)
+    # without a table of their names in the non-secure image's heap.
+    if name[:1] == "_":  # (dunder probes, private names)
         raise AttributeError(name)
-    return v
+    from device.psa import spe_mailbox
+
+    return getattr(spe_mailbox, name)

@@ -13,18 +13,19 @@ import struct
 
 from device import psa
 from device.psa import PSAProgrammerError
-from device.psa.mailbox import (
-    MAILBOX_PSA_FRAMEWORK_VERSION,
-    MAILBOX_PSA_VERSION,
-    MAILBOX_PSA_CONNECT,
-    MAILBOX_PSA_CALL,
-    MAILBOX_PSA_CLOSE,
-    CALL_HEAD,
-    CALL_HEAD_SIZE,
-    _read_exact,
-    frame,
-    io,
-)
+from device.compat import const
+from device.psa.mailbox import _read_exact, frame, io
+
+# The frame constants (device.psa.mailbox documents the frames; it folds private copies of these and
+# resolves these names, through its __getattr__, from here)
+MAILBOX_PSA_FRAMEWORK_VERSION = const(0x1)
+MAILBOX_PSA_VERSION = const(0x2)
+MAILBOX_PSA_CONNECT = const(0x3)
+MAILBOX_PSA_CALL = const(0x4)
+MAILBOX_PSA_CLOSE = const(0x5)
+MAX_FRAME = const(0xFFFF)  # the u16 length prefix
+CALL_HEAD = "<BiiBB"  # a CALL request's fixed part: type, handle, call type, n_in, n_out
+CALL_HEAD_SIZE = const(11)
 
 _PROGRAMMER_ERROR = -129  # PSA_ERROR_PROGRAMMER_ERROR
 

@@ -124,11 +124,11 @@ def _messages():
 def __getattr__(name):
     # HandshakeComplete, ApplicationData, ConnectionClosed: the events of receive_data() live in
     # device.tls.events, loaded on first use (PEP 562; MicroPython's module __getattr__)
-    if name in ("HandshakeComplete", "ApplicationData", "ConnectionClosed"):
-        from device.tls import events
+    if name[:1] == "_":  # (dunder probes, private names)
+        raise AttributeError(name)
+    from device.tls import events
 
-        return getattr(events, name)
-    raise AttributeError(name)
+    return getattr(events, name)
 
 
 _EV_CLOSED = const(0)  # ConnectionClosed(clean)
