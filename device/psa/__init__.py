@@ -41,16 +41,15 @@ def __getattr__(name):
         # a submodule (`from device.psa import spm`): MicroPython asks a package's __getattr__ before its
         # submodules and does not fall back to them when it raises, so this imports the submodule itself
         try:
-            return __import__("device.psa." + name, None, None, (name,))
+            return __import__(__name__ + "." + name, None, None, (name,))
         except ImportError:
             raise AttributeError(name)
     from device.psa import error
 
     g = globals()
-    if "PSA_SUCCESS" not in g:
-        for k in dir(error):
-            if k[:4] == "PSA_":
-                g[k] = getattr(error, k)
+    for k in dir(error):  # (all at once; a later miss is an unknown name, rare)
+        if k[:4] == "PSA_":
+            g[k] = getattr(error, k)
     if name not in g:
         raise AttributeError(name)
     return g[name]

@@ -289,10 +289,9 @@ def __getattr__(name):
     from device.psa import crypto_more
 
     g = globals()
-    if "psa_hash_compute" not in g:
-        for k in dir(crypto_more):
-            if k[:1] != "_" and k not in g:
-                g[k] = getattr(crypto_more, k)
+    for k in dir(crypto_more):  # (all at once: a later miss is an unknown name, rare)
+        if k[:1] != "_" and k not in g:
+            g[k] = getattr(crypto_more, k)
     if name not in g:
         raise AttributeError(name)
     return g[name]

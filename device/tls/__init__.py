@@ -37,7 +37,7 @@ def wrap_socket(sock, identity, psk, **kw):
         # state (buffers, keys) packed. (device.compat.collect_garbage; once per process, a no-op on CPython.)
         for name in ("keys", "messages", "connection", "stream"):
             _collect_garbage()
-            __import__("device.tls." + name)
+            __import__(__name__ + "." + name)
         from device.tls.stream import wrap_socket
 
         _wrap = wrap_socket

@@ -40,10 +40,11 @@ def __getattr__(name):
     if name == "NAMES":
         t = _table().split()
         return {int(e[:e.index(":")]): e[e.index(":") + 1:] for e in t}
-    if name == "LEVEL_WARNING":
-        return 1
-    if name == "LEVEL_FATAL":
-        return 2
+    if name[:6] == "LEVEL_":  # (compared in pieces: a literal longer than 10 characters is a string object)
+        if name[6:] == "WARNING":
+            return 1
+        if name[6:] == "FATAL":
+            return 2
     t = _table() if name.isupper() else ""
     i = t.find(":" + name.lower() + " ")
     if i < 0:

@@ -147,6 +147,17 @@ def test_alert_names():
     assert alert_name(115) == "unknown_psk_identity"
     assert alert_name(100) == "no_renegotiation"
     assert alert_name(250) == "alert_250"
+    from device.tls import alerts  # the public alert numbers, made on first use from the name table
+
+    assert (alerts.LEVEL_WARNING, alerts.LEVEL_FATAL, alerts.CLOSE_NOTIFY, alerts.DECODE_ERROR) == (1, 2, 0, 50)
+    assert alerts.UNKNOWN_PSK_IDENTITY == 115 and alerts.USER_CANCELED == 90
+    for bad in ("LEVEL_", "LEVEL_INFO", "DECODE", "decode_error", "NOT_AN_ALERT"):
+        try:
+            getattr(alerts, bad)
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError(bad)
     e = TLSError(40, "x", received=True)
     assert e.alert == "handshake_failure" and e.code == 40 and e.received
     assert "peer sent alert handshake_failure" in str(e)
