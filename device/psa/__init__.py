@@ -42,8 +42,10 @@ def __getattr__(name):
         # submodules and does not fall back to them when it raises, so this imports the submodule itself
         try:
             return __import__(__name__ + "." + name, None, None, (name,))
-        except ImportError:
-            raise AttributeError(name)
+        except ImportError as e:
+            if name in str(e):  # no such submodule: a missing attribute, as on any module
+                raise AttributeError(name)
+            raise e  # (a submodule that exists but fails to import: its own error)
     from device.psa import error
 
     g = globals()
