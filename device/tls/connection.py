@@ -110,9 +110,9 @@ _m = None  # device.tls.messages, see _messages()
 
 
 def _messages():
-    # The handshake's message builders and parsers load on first use (start()): a raw PSK is imported
-    # in the constructor, which boots an in-process secure world, and that boot (compiling the
-    # partitions when they run from .py) is the heap's peak -- better without this module in the heap.
+    # The handshake's message builders and parsers, loaded on first use (the constructor, start()) when this
+    # module is used on its own; device.tls.wrap_socket loads them with the rest of the engine, before its
+    # garbage collection (see there).
     global _m
     if _m is None:
         from device.tls import messages
