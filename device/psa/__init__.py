@@ -28,42 +28,40 @@ PSA_IPC_CONNECT = -1
 PSA_IPC_DISCONNECT = -2
 PSA_CALL_TYPE_MAX = 0x7FFF  # INT16_MAX: call types are 0..INT16_MAX
 
-# --- status codes (TF-M interface/include/psa/error.h, PSA Certified status codes) ---
-PSA_SUCCESS = 0
-PSA_ERROR_PROGRAMMER_ERROR = -129
-PSA_ERROR_CONNECTION_REFUSED = -130
-PSA_ERROR_CONNECTION_BUSY = -131
-PSA_ERROR_GENERIC_ERROR = -132
-PSA_ERROR_NOT_PERMITTED = -133
-PSA_ERROR_NOT_SUPPORTED = -134
-PSA_ERROR_INVALID_ARGUMENT = -135
-PSA_ERROR_INVALID_HANDLE = -136
-PSA_ERROR_BAD_STATE = -137
-PSA_ERROR_BUFFER_TOO_SMALL = -138
-PSA_ERROR_ALREADY_EXISTS = -139
-PSA_ERROR_DOES_NOT_EXIST = -140
-PSA_ERROR_INSUFFICIENT_MEMORY = -141
-PSA_ERROR_INSUFFICIENT_STORAGE = -142
-PSA_ERROR_INSUFFICIENT_DATA = -143
-PSA_ERROR_SERVICE_FAILURE = -144
-PSA_ERROR_COMMUNICATION_FAILURE = -145
-PSA_ERROR_STORAGE_FAILURE = -146
-PSA_ERROR_HARDWARE_FAILURE = -147
-PSA_ERROR_INSUFFICIENT_ENTROPY = -148
-PSA_ERROR_INVALID_SIGNATURE = -149
-PSA_ERROR_INVALID_PADDING = -150
-PSA_ERROR_CORRUPTION_DETECTED = -151
-PSA_ERROR_DATA_CORRUPT = -152
-PSA_ERROR_DATA_INVALID = -153
+# --- status codes: PSA_SUCCESS, PSA_ERROR_* (TF-M interface/include/psa/error.h) live in device.psa.error
+# and resolve here through __getattr__ below (`psa.PSA_ERROR_DOES_NOT_EXIST`, `from device.psa import
+# PSA_SUCCESS`): a non-secure TLS image never needs them by name, and 26 module names cost it a qstr and a
+# dict slot each (its heap floor). The first lookup copies them all here, so later ones are direct.
+
+
+def __getattr__(name):
+    if name[:4] != "PSA_":
+        if name[:1] == "_":  # dunder probes, private names
+            raise AttributeError(name)
+        # a submodule (`from device.psa import spm`): MicroPython asks a package's __getattr__ before its
+        # submodules and does not fall back to them when it raises, so this imports the submodule itself
+        try:
+            return __import__(__name__ + "." + name, None, None, (name,))
+        except ImportError as e:
+            if name in str(e):  # no such submodule: a missing attribute, as on any module
+                raise AttributeError(name)
+            raise e  # (a submodule that exists but fails to import: its own error)
+    from device.psa import error
+
+    g = globals()
+    for k in dir(error):  # (all at once; a later miss is an unknown name, rare)
+        if k[:4] == "PSA_":
+            g[k] = getattr(error, k)
+    if name not in g:
+        raise AttributeError(name)
+    return g[name]
 
 
 def status_name(status):
     """'PSA_ERROR_DOES_NOT_EXIST' for -140; the number as text when unknown."""
-    g = globals()
-    for k in g:
-        if (k == "PSA_SUCCESS" or k.startswith("PSA_ERROR_")) and g[k] == status:
-            return k
-    return str(status)
+    from device.psa import error
+
+    return error.status_name(status)
 
 
 class PSAError(Exception):

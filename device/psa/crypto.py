@@ -27,68 +27,35 @@ from device import psa as _psa
 
 _psa_call = _psa.psa_call  # (the backend is chosen inside psa_call, so binding it is safe)
 
-# --- algorithms (psa_algorithm_t) ---------------------------------------------------------------
-# (the *_BASE and mask values, public in crypto_more, are private here: each use is folded in)
-_ALG_HMAC_BASE = const(0x03800000)
-_ALG_TLS12_PRF_BASE = const(0x08000200)
-_ALG_TLS12_PSK_TO_MS_BASE = const(0x08000300)
-_ALG_HASH_MASK = const(0x000000FF)
-PSA_ALG_SHA_256 = const(0x02000009)
-PSA_ALG_CBC_NO_PADDING = const(0x04404000)
-PSA_ALG_CCM = const(0x05500100)
-PSA_ALG_GCM = const(0x05500200)
+# --- constants -------------------------------------------------------------------------------------
+# Only what the AEAD block below names stays public here; every other constant of the API (algorithms,
+# key types, usages, derivation steps, function ids, formats) and the PSA_ALG_* macros are public in
+# crypto_more, reached through __getattr__ at the end of this file. This module uses private copies
+# (`_NAME = const(...)`: folded at compile time, no dict entry, no qstr): a non-secure TLS image loads this
+# module and never crypto_more, and each public module-level name costs it a dict slot and a qstr.
 PSA_ALG_AEAD_TAG_LENGTH_MASK = const(0x003F0000)
 PSA_AEAD_TAG_LENGTH_OFFSET = const(16)
-
-
-def PSA_ALG_HMAC(hash_alg):
-    return _ALG_HMAC_BASE | (hash_alg & _ALG_HASH_MASK)
-
-
-def PSA_ALG_TLS12_PRF(hash_alg):
-    return _ALG_TLS12_PRF_BASE | (hash_alg & _ALG_HASH_MASK)
-
-
-def PSA_ALG_TLS12_PSK_TO_MS(hash_alg):
-    return _ALG_TLS12_PSK_TO_MS_BASE | (hash_alg & _ALG_HASH_MASK)
-
-
-def PSA_ALG_AEAD_WITH_SHORTENED_TAG(aead_alg, tag_length):
-    return (aead_alg & ~PSA_ALG_AEAD_TAG_LENGTH_MASK) | ((tag_length & 0x3F) << PSA_AEAD_TAG_LENGTH_OFFSET)
-
-
-# --- key types, usage flags, lifetimes, derivation steps (the ones TLS uses) -----------------------
-PSA_KEY_TYPE_DERIVE = const(0x1200)
-PSA_KEY_TYPE_AES = const(0x2400)
-PSA_KEY_USAGE_ENCRYPT = const(0x00000100)
-PSA_KEY_USAGE_DECRYPT = const(0x00000200)
-PSA_KEY_USAGE_DERIVE = const(0x00004000)
-PSA_KEY_LIFETIME_VOLATILE = const(0x00000000)
-PSA_KEY_DERIVATION_INPUT_SECRET = const(0x0101)
-PSA_KEY_DERIVATION_INPUT_LABEL = const(0x0201)
-PSA_KEY_DERIVATION_INPUT_SEED = const(0x0204)
-
-# --- sizes -----------------------------------------------------------------------------------------
 PSA_AEAD_TAG_MAX_SIZE = const(16)
 
 # --- the service and its wire format ---------------------------------------------------------------
 TFM_CRYPTO_HANDLE = const(0x40000100)  # stateless handle: (1 << 30) | (version << 8) | (index 1 - 1)
 
-# function ids carried in the header (TF-M calls them TFM_CRYPTO_*_SID); the others are in crypto_more
-TFM_CRYPTO_IMPORT_KEY = const(0x0101)
-TFM_CRYPTO_DESTROY_KEY = const(0x0102)
+# function ids carried in the header (TF-M calls them TFM_CRYPTO_*_SID); public in crypto_more
 TFM_CRYPTO_AEAD_ENCRYPT = const(0x0501)
 TFM_CRYPTO_AEAD_DECRYPT = const(0x0502)
-TFM_CRYPTO_KEY_DERIVATION_SETUP = const(0x0701)
-TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES = const(0x0702)
-TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY = const(0x0703)
-TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES = const(0x0704)
-TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY = const(0x0705)
-TFM_CRYPTO_KEY_DERIVATION_ABORT = const(0x0706)
+_IMPORT_KEY = const(0x0101)
+_DESTROY_KEY = const(0x0102)
+_KDF_SETUP = const(0x0701)
+_KDF_INPUT_BYTES = const(0x0702)
+_KDF_INPUT_KEY = const(0x0703)
+_KDF_OUTPUT_BYTES = const(0x0704)
+_KDF_OUTPUT_KEY = const(0x0705)
+_KDF_ABORT = const(0x0706)
+_PSA_ERROR_COMMUNICATION_FAILURE = const(-145)
 
 HEADER_FORMAT = "<HHIII"  # function id, step/nonce length, key id, alg, operation handle
-ATTRIBUTES_FORMAT = "<HHIIII"  # type, bits, usage, alg, lifetime, id
-ATTRIBUTES_SIZE = const(20)
+# (the attributes' format, "<HHIIII": type, bits, usage, alg, lifetime, id; ATTRIBUTES_FORMAT in crypto_more)
+_ATTRIBUTES_SIZE = const(20)
 
 
 class KeyAttributes:
@@ -104,13 +71,13 @@ class KeyAttributes:
         self.id = id
 
     def pack(self):
-        return _pack(ATTRIBUTES_FORMAT, self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
+        return _pack("<HHIIII", self.type, self.bits, self.usage, self.alg, self.lifetime, self.id)
 
     @classmethod
     def unpack(cls, data):
-        if len(data) != ATTRIBUTES_SIZE:
-            raise ValueError("key attributes must be %d bytes" % ATTRIBUTES_SIZE)
-        t, b, u, a, l, i = struct.unpack(ATTRIBUTES_FORMAT, data)
+        if len(data) != _ATTRIBUTES_SIZE:
+            raise ValueError("key attributes must be %d bytes" % _ATTRIBUTES_SIZE)
+        t, b, u, a, l, i = struct.unpack("<HHIIII", data)
         return cls(t, b, u, a, l, i)
 
     def __eq__(self, other):
@@ -124,15 +91,8 @@ class KeyAttributes:
 _pack = struct.pack
 
 
-def _call(func, in_vecs=(), out_vecs=(), key=0, alg=0, op=0, step=0):
-    hdr = _pack(HEADER_FORMAT, func, step, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, op)
-    status = _psa_call(TFM_CRYPTO_HANDLE, 0, (hdr,) + in_vecs if in_vecs else (hdr,), out_vecs)  # (tuples)
-    if status:  # PSA_SUCCESS is 0
-        raise _psa.PSAError(status)
-
-
 # The wrappers a TLS handshake uses (key import/destroy, key derivation: ~30 calls per handshake) skip
-# _call: each packs its header and builds its whole in-vector tuple in one display (no (hdr,) + ...
+# crypto_more's _call: each packs its header and builds its whole in-vector tuple in one display (no (hdr,) + ...
 # concatenation), and _kcall goes to the backend's call() directly, not through psa.psa_call: one
 # Python call layer instead of two (on MicroPython each layer costs a frame set-up and its lookups).
 def _kcall(in_vec, out_vec):
@@ -167,7 +127,7 @@ def _got(out):
 
 def _u32(out):
     if out.len != 4:
-        raise _psa.PSAError(_psa.PSA_ERROR_COMMUNICATION_FAILURE)
+        raise _psa.PSAError(_PSA_ERROR_COMMUNICATION_FAILURE)
     b = out.base
     return b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)  # (little-endian; the buffer may be longer)
 
@@ -176,12 +136,12 @@ def _u32(out):
 def psa_import_key(attributes, data):
     """Import `data` as a key; returns its key id."""
     o = _out(4)
-    _kcall((_pack(HEADER_FORMAT, TFM_CRYPTO_IMPORT_KEY, 0, 0, 0, 0), attributes.pack(), data), (o,))
+    _kcall((_pack(HEADER_FORMAT, _IMPORT_KEY, 0, 0, 0, 0), attributes.pack(), data), (o,))
     return _u32(o)
 
 
 def psa_destroy_key(key):
-    _kcall((_pack(HEADER_FORMAT, TFM_CRYPTO_DESTROY_KEY, 0, key & 0xFFFFFFFF, 0, 0),), ())
+    _kcall((_pack(HEADER_FORMAT, _DESTROY_KEY, 0, key & 0xFFFFFFFF, 0, 0),), ())
 
 
 # --- AEAD ------------------------------------------------------------------------------------------
@@ -280,16 +240,16 @@ class KeyDerivationOperation:
 
 def psa_key_derivation_setup(alg):
     o = _out(4)
-    _kcall((_pack(HEADER_FORMAT, TFM_CRYPTO_KEY_DERIVATION_SETUP, 0, 0, alg & 0xFFFFFFFF, 0),), (o,))
+    _kcall((_pack(HEADER_FORMAT, _KDF_SETUP, 0, 0, alg & 0xFFFFFFFF, 0),), (o,))
     return KeyDerivationOperation(_u32(o), alg)
 
 
 def psa_key_derivation_input_bytes(operation, step, data):
-    _kcall((_pack(HEADER_FORMAT, TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES, step, 0, 0, operation.handle), data), ())
+    _kcall((_pack(HEADER_FORMAT, _KDF_INPUT_BYTES, step, 0, 0, operation.handle), data), ())
 
 
 def psa_key_derivation_input_key(operation, step, key):
-    _kcall((_pack(HEADER_FORMAT, TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY, step, key & 0xFFFFFFFF, 0, operation.handle),),
+    _kcall((_pack(HEADER_FORMAT, _KDF_INPUT_KEY, step, key & 0xFFFFFFFF, 0, operation.handle),),
            ())
 
 
@@ -299,14 +259,14 @@ def psa_key_derivation_output_bytes(operation, n):
             return b""
         raise ValueError("negative length")
     o = _out(n)
-    _kcall((_pack(HEADER_FORMAT, TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES, 0, 0, 0, operation.handle),), (o,))
+    _kcall((_pack(HEADER_FORMAT, _KDF_OUTPUT_BYTES, 0, 0, 0, operation.handle),), (o,))
     return _got(o)
 
 
 def psa_key_derivation_output_key(attributes, operation):
     """A new key of attributes.bits from the derivation stream; returns its key id."""
     o = _out(4)
-    _kcall((_pack(HEADER_FORMAT, TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY, 0, 0, 0, operation.handle), attributes.pack()),
+    _kcall((_pack(HEADER_FORMAT, _KDF_OUTPUT_KEY, 0, 0, 0, operation.handle), attributes.pack()),
            (o,))
     return _u32(o)
 
@@ -314,7 +274,7 @@ def psa_key_derivation_output_key(attributes, operation):
 def psa_key_derivation_abort(operation):
     if operation.handle:
         h, operation.handle = operation.handle, 0
-        _kcall((_pack(HEADER_FORMAT, TFM_CRYPTO_KEY_DERIVATION_ABORT, 0, 0, 0, h),), ())
+        _kcall((_pack(HEADER_FORMAT, _KDF_ABORT, 0, 0, 0, h),), ())
 
 
 def __getattr__(name):
@@ -329,10 +289,9 @@ def __getattr__(name):
     from device.psa import crypto_more
 
     g = globals()
-    if "psa_hash_compute" not in g:
-        for k in dir(crypto_more):
-            if k[:1] != "_" and k not in g:
-                g[k] = getattr(crypto_more, k)
+    for k in dir(crypto_more):  # (all at once: a later miss is an unknown name, rare)
+        if k[:1] != "_" and k not in g:
+            g[k] = getattr(crypto_more, k)
     if name not in g:
         raise AttributeError(name)
     return g[name]

@@ -3,20 +3,22 @@ attributes, random, and the constants a TLS connection does not use.
 
 Use them through device.psa.crypto (``crypto.psa_hash_compute``, ``crypto.KEY_ID_PSK``): that module
 loads this one on the first lookup of a name it does not hold itself (see its ``__getattr__``), so a
-TLS client that never hashes or exports keeps this code out of its heap. Same wire format, same
-``_call`` (docs/crypto.md).
+TLS client that never hashes or exports keeps this code out of its heap. Same wire format (docs/crypto.md). device.psa.crypto keeps private copies of the constants it uses itself;
+their public names (and the PSA_ALG_* macros) are here, so that the TLS path's module holds few names.
 """
 
 from device.compat import const
 from device.psa.crypto import (
-    ATTRIBUTES_SIZE,
+    HEADER_FORMAT,
     KeyAttributes,
     PSA_ALG_AEAD_TAG_LENGTH_MASK,
     PSA_AEAD_TAG_LENGTH_OFFSET,
-    PSA_ALG_AEAD_WITH_SHORTENED_TAG,
-    _call,
+    TFM_CRYPTO_HANDLE,
     _got,
     _out,
+    _pack,
+    _psa,
+    _psa_call,
     _u32,
 )
 
@@ -26,6 +28,26 @@ PSA_ALG_HMAC_BASE = const(0x03800000)
 PSA_ALG_TLS12_PRF_BASE = const(0x08000200)
 PSA_ALG_TLS12_PSK_TO_MS_BASE = const(0x08000300)
 PSA_ALG_HASH_MASK = const(0x000000FF)
+PSA_ALG_SHA_256 = const(0x02000009)
+PSA_ALG_CBC_NO_PADDING = const(0x04404000)
+PSA_ALG_CCM = const(0x05500100)
+PSA_ALG_GCM = const(0x05500200)
+
+
+def PSA_ALG_HMAC(hash_alg):
+    return PSA_ALG_HMAC_BASE | (hash_alg & PSA_ALG_HASH_MASK)
+
+
+def PSA_ALG_TLS12_PRF(hash_alg):
+    return PSA_ALG_TLS12_PRF_BASE | (hash_alg & PSA_ALG_HASH_MASK)
+
+
+def PSA_ALG_TLS12_PSK_TO_MS(hash_alg):
+    return PSA_ALG_TLS12_PSK_TO_MS_BASE | (hash_alg & PSA_ALG_HASH_MASK)
+
+
+def PSA_ALG_AEAD_WITH_SHORTENED_TAG(aead_alg, tag_length):
+    return (aead_alg & ~PSA_ALG_AEAD_TAG_LENGTH_MASK) | ((tag_length & 0x3F) << PSA_AEAD_TAG_LENGTH_OFFSET)
 
 
 def PSA_ALG_AEAD_WITH_DEFAULT_LENGTH_TAG(aead_alg):
@@ -40,6 +62,8 @@ def PSA_AEAD_TAG_LENGTH(alg):
 PSA_KEY_TYPE_NONE = const(0x0000)
 PSA_KEY_TYPE_RAW_DATA = const(0x1001)
 PSA_KEY_TYPE_HMAC = const(0x1100)
+PSA_KEY_TYPE_DERIVE = const(0x1200)
+PSA_KEY_TYPE_AES = const(0x2400)
 
 PSA_KEY_USAGE_EXPORT = const(0x00000001)
 PSA_KEY_USAGE_COPY = const(0x00000002)
@@ -47,7 +71,11 @@ PSA_KEY_USAGE_SIGN_MESSAGE = const(0x00000400)
 PSA_KEY_USAGE_VERIFY_MESSAGE = const(0x00000800)
 PSA_KEY_USAGE_SIGN_HASH = const(0x00001000)
 PSA_KEY_USAGE_VERIFY_HASH = const(0x00002000)
+PSA_KEY_USAGE_ENCRYPT = const(0x00000100)
+PSA_KEY_USAGE_DECRYPT = const(0x00000200)
+PSA_KEY_USAGE_DERIVE = const(0x00004000)
 
+PSA_KEY_LIFETIME_VOLATILE = const(0x00000000)
 PSA_KEY_LIFETIME_PERSISTENT = const(0x00000001)
 
 PSA_KEY_ID_NULL = const(0)
@@ -62,6 +90,9 @@ KEY_ID_PSK = const(0x40000001)  # TLS PSK: owner NS (-1), type DERIVE, usage DER
 KEY_ID_IAK = const(0x40000002)  # attestation key: owner pid 261, type HMAC, SIGN/VERIFY_MESSAGE, HMAC(SHA-256)
 
 # --- key derivation steps --------------------------------------------------------------------------
+PSA_KEY_DERIVATION_INPUT_SECRET = const(0x0101)
+PSA_KEY_DERIVATION_INPUT_LABEL = const(0x0201)
+PSA_KEY_DERIVATION_INPUT_SEED = const(0x0204)
 PSA_KEY_DERIVATION_INPUT_OTHER_SECRET = const(0x0103)
 PSA_KEY_DERIVATION_INPUT_SALT = const(0x0202)
 PSA_KEY_DERIVATION_INPUT_INFO = const(0x0203)
@@ -77,6 +108,8 @@ MAX_KEY_BYTES = const(128)  # largest key the store holds (and psa_export_key's 
 TFM_CRYPTO_SID = const(0x80)
 TFM_CRYPTO_VERSION = const(1)
 
+TFM_CRYPTO_IMPORT_KEY = const(0x0101)
+TFM_CRYPTO_DESTROY_KEY = const(0x0102)
 TFM_CRYPTO_GET_KEY_ATTRIBUTES = const(0x0103)
 TFM_CRYPTO_EXPORT_KEY = const(0x0104)
 TFM_CRYPTO_GENERATE_KEY = const(0x0105)
@@ -90,10 +123,25 @@ TFM_CRYPTO_MAC_COMPUTE = const(0x0401)
 TFM_CRYPTO_MAC_VERIFY = const(0x0402)
 TFM_CRYPTO_CIPHER_ENCRYPT = const(0x0601)
 TFM_CRYPTO_CIPHER_DECRYPT = const(0x0602)
+TFM_CRYPTO_KEY_DERIVATION_SETUP = const(0x0701)
+TFM_CRYPTO_KEY_DERIVATION_INPUT_BYTES = const(0x0702)
+TFM_CRYPTO_KEY_DERIVATION_INPUT_KEY = const(0x0703)
+TFM_CRYPTO_KEY_DERIVATION_OUTPUT_BYTES = const(0x0704)
+TFM_CRYPTO_KEY_DERIVATION_OUTPUT_KEY = const(0x0705)
+TFM_CRYPTO_KEY_DERIVATION_ABORT = const(0x0706)
 
 HEADER_SIZE = const(16)
+ATTRIBUTES_FORMAT = "<HHIIII"  # type, bits, usage, alg, lifetime, id
+ATTRIBUTES_SIZE = const(20)
 
 psa_key_attributes_t = KeyAttributes
+
+
+def _call(func, in_vecs=(), out_vecs=(), key=0, alg=0, op=0, step=0):
+    hdr = _pack(HEADER_FORMAT, func, step, key & 0xFFFFFFFF, alg & 0xFFFFFFFF, op)
+    status = _psa_call(TFM_CRYPTO_HANDLE, 0, (hdr,) + in_vecs if in_vecs else (hdr,), out_vecs)  # (tuples)
+    if status:  # PSA_SUCCESS is 0
+        raise _psa.PSAError(status)
 
 
 # --- key management --------------------------------------------------------------------------------

@@ -36,18 +36,18 @@ from device import psa
 from device.compat import const
 from device.psa import PSAProgrammerError
 
-MAILBOX_PSA_FRAMEWORK_VERSION = const(0x1)
-MAILBOX_PSA_VERSION = const(0x2)
-MAILBOX_PSA_CONNECT = const(0x3)
-MAILBOX_PSA_CALL = const(0x4)
-MAILBOX_PSA_CLOSE = const(0x5)
-
-MAX_FRAME = const(0xFFFF)  # the u16 length prefix
+# Private constants (folded at compile time: no module dict entry, no qstr in the non-secure image); the
+# public names (MAILBOX_PSA_*, MAX_FRAME, CALL_HEAD, CALL_HEAD_SIZE) come from __getattr__ at the end.
+_VERSION = const(0x2)  # MAILBOX_PSA_VERSION
+_CONNECT = const(0x3)  # MAILBOX_PSA_CONNECT
+_CALL = const(0x4)  # MAILBOX_PSA_CALL
+_CLOSE = const(0x5)  # MAILBOX_PSA_CLOSE
+_MAX_FRAME = const(0xFFFF)  # MAX_FRAME: the u16 length prefix
+_CALL_HEAD_SIZE = const(11)  # CALL_HEAD_SIZE: a CALL request's fixed part, "<BiiBB" (CALL_HEAD)
 _PROGRAMMER_ERROR = const(-129)
 _COMMUNICATION_FAILURE = const(-145)
-CALL_HEAD = "<BiiBB"  # a CALL request's fixed part: type, handle, call type, n_in, n_out
-CALL_HEAD_SIZE = const(11)
-_CALL_FRAME_HEAD = "<HBiiBB"  # the length prefix + CALL_HEAD, packed in one go
+_VERSION_NONE = const(0)  # PSA_VERSION_NONE
+_MAX_IOVEC = const(4)  # PSA_MAX_IOVEC
 
 
 def io(stream):
@@ -78,23 +78,9 @@ def _read_exact(read_into, buf, n):
         got += k
 
 
-def read_frame(read_into, head):
-    """One length-prefixed frame (bytes); None when the stream ends cleanly before a frame."""
-    mv = memoryview(head)
-    k = read_into(mv[0:2])
-    if not k:
-        return None
-    if k == 1:
-        _read_exact(read_into, mv[1:2], 1)
-    n = head[0] | (head[1] << 8)
-    body = bytearray(n)
-    _read_exact(read_into, body, n)
-    return body
-
-
 def frame(body):
-    if len(body) > MAX_FRAME:
-        raise PSAProgrammerError("mailbox frame of %d bytes > %d" % (len(body), MAX_FRAME))
+    if len(body) > _MAX_FRAME:
+        raise PSAProgrammerError("mailbox frame of %d bytes > %d" % (len(body), _MAX_FRAME))
     return struct.pack("<H", len(body)) + body
 
 
@@ -122,19 +108,19 @@ class MailboxClient:
         reply buffer, valid until the next call). A reply longer than `limit` (what the request can get
         back) breaks the mailbox before its body is read."""
         if self._broken:
-            raise OSError("mailbox broken by an earlier failure")
+            raise OSError("broken")  # (an earlier failure; every caller turns OSError into a status)
         try:
             self._sendall(frame_data)
             read_into, head = self._read_into, self._head
             k = read_into(self._head_mv)
             if not k:
                 self._broken = True
-                raise OSError("secure side closed the mailbox")
+                raise OSError("closed")
             if k == 1:
                 _read_exact(read_into, self._head_mv[1:2], 1)
             n = head[0] | (head[1] << 8)
             if n > limit:
-                raise OSError("reply of %d bytes > %d" % (n, limit))
+                raise OSError("too long")
             if n > len(self._reply):  # grows to the largest reply seen
                 self._reply = bytearray(n)
                 self._reply_mv = memoryview(self._reply)
@@ -145,7 +131,7 @@ class MailboxClient:
             raise e
         if n < 5:
             self._broken = True
-            raise OSError("short reply")
+            raise OSError("short")
         return reply
 
     def _status(self, reply):
@@ -158,15 +144,15 @@ class MailboxClient:
 
     def version(self, sid):
         try:
-            return self._status(self._transact(frame(struct.pack("<BI", MAILBOX_PSA_VERSION, sid & 0xFFFFFFFF))))
+            return self._status(self._transact(frame(struct.pack("<BI", _VERSION, sid & 0xFFFFFFFF))))
         except OSError:
-            return psa.PSA_VERSION_NONE
+            return _VERSION_NONE
 
     def connect(self, sid, version):
         if sid.__class__ is not int or version.__class__ is not int:
             raise PSAProgrammerError("psa_connect: sid and version must be ints")
         try:
-            return self._status(self._transact(frame(struct.pack("<BII", MAILBOX_PSA_CONNECT, sid & 0xFFFFFFFF,
+            return self._status(self._transact(frame(struct.pack("<BII", _CONNECT, sid & 0xFFFFFFFF,
                                                                  version & 0xFFFFFFFF))))
         except OSError:
             return _COMMUNICATION_FAILURE
@@ -175,30 +161,30 @@ class MailboxClient:
         if handle.__class__ is not int or type.__class__ is not int or not 0 <= type <= 0x7FFF:
             raise PSAProgrammerError("psa_call: bad handle or type")
         n_in, n_out = len(in_vec), len(out_vec)
-        if n_in + n_out > psa.PSA_MAX_IOVEC:
+        if n_in + n_out > _MAX_IOVEC:
             raise PSAProgrammerError("psa_call: %d vectors > PSA_MAX_IOVEC" % (n_in + n_out))
-        size = 2 + CALL_HEAD_SIZE + 2 * (n_in + n_out)  # the frame: length prefix, head, vector sizes, data
+        size = 2 + _CALL_HEAD_SIZE + 2 * (n_in + n_out)  # the frame: length prefix, head, vector sizes, data
         limit = 5 + 2 * n_out  # the longest reply: status, n_out, lengths, every out-vector full
         for v in in_vec:
             if not isinstance(v, (bytes, bytearray, memoryview)):
                 raise PSAProgrammerError("psa_call: in-vector is not bytes-like")
-            if len(v) > MAX_FRAME:
-                raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (len(v), MAX_FRAME))
+            if len(v) > _MAX_FRAME:
+                raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (len(v), _MAX_FRAME))
             size += len(v)
         for o in out_vec:
             if not isinstance(o, psa.psa_outvec) or not 0 <= o.len <= len(o.base):
                 raise PSAProgrammerError("psa_call: out-vectors must be psa_outvec within their buffer")
-            if o.len > MAX_FRAME:
-                raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (o.len, MAX_FRAME))
+            if o.len > _MAX_FRAME:
+                raise PSAProgrammerError("psa_call: vector of %d bytes > %d" % (o.len, _MAX_FRAME))
             limit += o.len
-        if size - 2 > MAX_FRAME:
-            raise PSAProgrammerError("mailbox frame of %d bytes > %d" % (size - 2, MAX_FRAME))
+        if size - 2 > _MAX_FRAME:
+            raise PSAProgrammerError("mailbox frame of %d bytes > %d" % (size - 2, _MAX_FRAME))
         if size > len(self._req):  # grows to the largest request seen, as the engine's record buffers do
             self._req = bytearray(size)
             self._req_mv = memoryview(self._req)
         buf = self._req
-        struct.pack_into(_CALL_FRAME_HEAD, buf, 0, size - 2, MAILBOX_PSA_CALL, handle, type, n_in, n_out)
-        off = 2 + CALL_HEAD_SIZE
+        struct.pack_into("<HBiiBB", buf, 0, size - 2, _CALL, handle, type, n_in, n_out)  # prefix + CALL_HEAD
+        off = 2 + _CALL_HEAD_SIZE
         for v in in_vec:
             n = len(v)
             buf[off] = n & 0xFF
@@ -240,9 +226,21 @@ class MailboxClient:
         return status
 
     def close(self, handle):
-        if handle == psa.PSA_NULL_HANDLE:
+        if handle == 0:  # PSA_NULL_HANDLE
             return
         try:
-            self._status(self._transact(frame(struct.pack("<Bi", MAILBOX_PSA_CLOSE, handle))))
+            self._status(self._transact(frame(struct.pack("<Bi", _CLOSE, handle))))
         except OSError:
             pass
+
+
+def __getattr__(name):
+    # The public names of the frame constants (MAILBOX_PSA_*, MAX_FRAME, CALL_HEAD, CALL_HEAD_SIZE: this
+    # module folds private copies, see the top) and read_frame are device.psa.spe_mailbox's, the secure
+    # side, which uses them; they resolve here on first use (PEP 562; MicroPython's module __getattr__)
+    # without a table of their names in the non-secure image's heap.
+    if name[:1] == "_":  # (dunder probes, private names)
+        raise AttributeError(name)
+    from device.psa import spe_mailbox
+
+    return getattr(spe_mailbox, name)

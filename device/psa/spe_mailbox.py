@@ -13,20 +13,38 @@ import struct
 
 from device import psa
 from device.psa import PSAProgrammerError
-from device.psa.mailbox import (
-    MAILBOX_PSA_FRAMEWORK_VERSION,
-    MAILBOX_PSA_VERSION,
-    MAILBOX_PSA_CONNECT,
-    MAILBOX_PSA_CALL,
-    MAILBOX_PSA_CLOSE,
-    CALL_HEAD,
-    CALL_HEAD_SIZE,
-    frame,
-    io,
-    read_frame,
-)
+from device.compat import const
+from device.psa.mailbox import _read_exact, frame, io
+
+# The frame constants (device.psa.mailbox documents the frames; it folds private copies of these and
+# resolves these names, through its __getattr__, from here)
+MAILBOX_PSA_FRAMEWORK_VERSION = const(0x1)
+MAILBOX_PSA_VERSION = const(0x2)
+MAILBOX_PSA_CONNECT = const(0x3)
+MAILBOX_PSA_CALL = const(0x4)
+MAILBOX_PSA_CLOSE = const(0x5)
+MAX_FRAME = const(0xFFFF)  # the u16 length prefix
+CALL_HEAD = "<BiiBB"  # a CALL request's fixed part: type, handle, call type, n_in, n_out
+CALL_HEAD_SIZE = const(11)
 
 _PROGRAMMER_ERROR = -129  # PSA_ERROR_PROGRAMMER_ERROR
+
+
+def read_frame(read_into, head):
+    """One length-prefixed frame (bytes); None when the stream ends cleanly before a frame.
+    (device.psa.mailbox.read_frame still names it: the non-secure side never reads a whole frame.)"""
+    mv = memoryview(head)
+    k = read_into(mv[0:2])
+    if not k:
+        return None
+    if k == 1:
+        _read_exact(read_into, mv[1:2], 1)
+    n = head[0] | (head[1] << 8)
+    body = bytearray(n)
+    _read_exact(read_into, body, n)
+    return body
+
+
 def _reply(status, outs=()):
     body = bytearray(struct.pack("<iB", status, len(outs)))
     for o in outs:

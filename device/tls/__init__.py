@@ -29,12 +29,18 @@ def wrap_socket(sock, identity, psk, **kw):
     """See device.tls.stream.wrap_socket (imported lazily: the engine loads only when used)."""
     global _wrap
     if _wrap is None:
+        # Load the engine (~25 KB of code) one module at a time, collecting garbage before each: loading a
+        # module leaves garbage (its top-level code, load buffers), and MicroPython collects only when an
+        # allocation fails, by which time later modules' code sits between the garbage, whose holes are then
+        # too small for a larger allocation. Collected each time, the holes are free while the next module
+        # loads and its code fills them. The last collection also keeps the first connection's long-lived
+        # state (buffers, keys) packed. (device.compat.collect_garbage; once per process, a no-op on CPython.)
+        for name in ("keys", "messages", "connection", "stream"):
+            _collect_garbage()
+            __import__(__name__ + "." + name)
         from device.tls.stream import wrap_socket
 
         _wrap = wrap_socket
-        # loading the engine (~25 KB of code) left garbage all over the heap: collect it before the
-        # first connection allocates its long-lived state (buffers, keys), so that state stays packed
-        # (device.compat.collect_garbage; once per process, a no-op on CPython)
         _collect_garbage()
     return _wrap(sock, identity, psk, **kw)
 

@@ -5,67 +5,76 @@ that was sent to the peer (``"bad_record_mac"``, ``"decode_error"`` ...), or the
 sent (then ``received`` is True). After a TLSError the connection is dead.
 """
 
-from device.compat import const
+# The alert numbers have public names (DECODE_ERROR = 50 ...: every name of the table below, upper-cased,
+# and LEVEL_WARNING = 1, LEVEL_FATAL = 2), made by __getattr__ on first use rather than stored as module
+# constants: the engine's modules fold their own private copies (`_DECODE_ERROR = const(50)`), so on the
+# TLS path these names cost no dict entry and no qstr (the non-secure image's heap floor).
 
-LEVEL_WARNING = const(1)
-LEVEL_FATAL = const(2)
+# The alert names are in device.tls.reasons (ALERTS, one string), loaded with the first TLSError: a name
+# is needed only when an error is made, and the table would otherwise sit in the heap (~750 bytes).
 
-CLOSE_NOTIFY = const(0)
-UNEXPECTED_MESSAGE = const(10)
-BAD_RECORD_MAC = const(20)
-RECORD_OVERFLOW = const(22)
-HANDSHAKE_FAILURE = const(40)
-ILLEGAL_PARAMETER = const(47)
-DECODE_ERROR = const(50)
-DECRYPT_ERROR = const(51)
-PROTOCOL_VERSION = const(70)
-INTERNAL_ERROR = const(80)
-NO_RENEGOTIATION = const(100)
-UNSUPPORTED_EXTENSION = const(110)
-UNKNOWN_PSK_IDENTITY = const(115)
 
-# The alert names, "code:name" separated by spaces, in one string: one object in RAM instead of 31
-# strings and a dict (the non-secure image's heap floor; a name is looked up only when a TLSError is made).
-_TABLE = (
-    " 0:close_notify 10:unexpected_message 20:bad_record_mac 21:decryption_failed "
-    "22:record_overflow 30:decompression_failure 40:handshake_failure 41:no_certificate "
-    "42:bad_certificate 43:unsupported_certificate 44:certificate_revoked "
-    "45:certificate_expired 46:certificate_unknown 47:illegal_parameter 48:unknown_ca "
-    "49:access_denied 50:decode_error 51:decrypt_error 60:export_restriction "
-    "70:protocol_version 71:insufficient_security 80:internal_error "
-    "86:inappropriate_fallback 90:user_canceled 100:no_renegotiation "
-    "110:unsupported_extension 111:certificate_unobtainable 112:unrecognized_name "
-    "113:bad_certificate_status_response 114:bad_certificate_hash_value "
-    "115:unknown_psk_identity "
-)
+def _table():
+    from device.tls.reasons import ALERTS
+
+    return ALERTS
 
 
 def alert_name(code):
     """The RFC name of alert `code` ("alert_123" for one this table does not know)."""
     key = " %d:" % code
-    i = _TABLE.find(key)
+    try:
+        t = _table()
+    except MemoryError:  # (a heap too full to load the names: the error itself must still be made)
+        return "alert_%d" % code
+    i = t.find(key)
     if i < 0:
         return "alert_%d" % code
     i += len(key)
-    return _TABLE[i:_TABLE.find(" ", i)]
+    return t[i:t.find(" ", i)]
 
 
 def __getattr__(name):
-    # NAMES ({code: name}) is still there for whoever used it: built on first use (PEP 562 module __getattr__)
+    # (PEP 562 module __getattr__, MicroPython's too) NAMES ({code: name}) is still there for whoever used
+    # it, built on first use; and each alert's number under its upper-cased name (see the top)
     if name == "NAMES":
-        t = _TABLE.split()
+        t = _table().split()
         return {int(e[:e.index(":")]): e[e.index(":") + 1:] for e in t}
-    raise AttributeError(name)
+    if name[:6] == "LEVEL_":  # (compared in pieces: a literal longer than 10 characters is a string object)
+        if name[6:] == "WARNING":
+            return 1
+        if name[6:] == "FATAL":
+            return 2
+    t = _table() if name.isupper() else ""
+    i = t.find(":" + name.lower() + " ")
+    if i < 0:
+        raise AttributeError(name)
+    return int(t[t.rfind(" ", 0, i) + 1:i])
+
+
+def reason_text(reason):
+    """The text of a reason number, or (number, arg, ...): the engine's modules give TLSError (and the
+    ValueErrors they raise) numbers whose texts are in device.tls.reasons, loaded here with the first
+    error, so that no module holds its texts in the heap."""
+    try:
+        from device.tls.reasons import text
+
+        return text(reason)
+    except MemoryError:  # (a heap too full to load the texts: the error itself must still be raised)
+        return "reason %s" % (reason,)
 
 
 class TLSError(Exception):
     """A TLS failure. ``alert``: alert name; ``code``: its number; ``received``: True when the
-    peer sent it, False when this side sent it (or would have, had the transport been open)."""
+    peer sent it, False when this side sent it (or would have, had the transport been open);
+    ``message``: the detail text (given as text, or as a reason number of device.tls.reasons)."""
 
     def __init__(self, code, message=None, received=False):
         self.code = code
         self.alert = alert_name(code)
         self.received = received
+        if message is not None and message.__class__ is not str:  # a reason number (or tuple): its text
+            message = reason_text(message)
         self.message = message
         who = "peer sent" if received else "sent"
         text = "%s alert %s" % (who, self.alert)

@@ -10,12 +10,46 @@ import struct
 from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
-from device.tls.alerts import TLSError, BAD_RECORD_MAC
-from device.tls.keys import CBC_ALG, HMAC_ALG, _header, _internal, destroy
+from device.tls.alerts import TLSError
+from device.tls.keys import _internal, _prf_op, destroy
 
 _pack = struct.pack
 _MAC_LEN = const(32)
 _BLOCK = const(16)
+_BAD_RECORD_MAC = const(20)  # alert (device.tls.alerts)
+CBC_ALG = const(0x04404000)  # PSA_ALG_CBC_NO_PADDING
+HMAC_ALG = const(0x03800009)  # PSA_ALG_HMAC(PSA_ALG_SHA_256)
+
+
+def _header(seq, ctype, length):
+    """seq_num || type || version || length: the MAC header (RFC 5246 §6.2.3.1)."""
+    return _pack(">QBHH", seq, ctype, 0x0303, length)
+
+
+def cbc_protection(ms_key, client_random, server_random, etm):
+    """device.tls.keys.record_protection for TLS_PSK_WITH_AES_128_CBC_SHA256: the key block (RFC 5246
+    §6.3) as two HMAC-SHA256 and two AES-128-CBC volatile keys, in a CBCRecords."""
+    try:
+        op = _prf_op(ms_key, b"key expansion", server_random + client_random)
+        keys = []
+        try:
+            ha = _c.KeyAttributes(_c.PSA_KEY_TYPE_HMAC, 256,
+                                  _c.PSA_KEY_USAGE_SIGN_MESSAGE | _c.PSA_KEY_USAGE_VERIFY_MESSAGE, HMAC_ALG)
+            keys.append(_c.psa_key_derivation_output_key(ha, op))  # client_write_MAC_key
+            keys.append(_c.psa_key_derivation_output_key(ha, op))  # server_write_MAC_key
+            aa = _c.KeyAttributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT,
+                                  CBC_ALG)
+            keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
+            keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
+            return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
+        except Exception as e:
+            for k in keys:
+                destroy(k)
+            raise e
+        finally:
+            _c.psa_key_derivation_abort(op)
+    except PSAError as e:
+        raise _internal(e)
 
 
 class CBCRecords:
@@ -73,7 +107,7 @@ class CBCRecords:
         try:
             if self.etm:
                 if n < _BLOCK * 2 + _MAC_LEN or (n - _MAC_LEN) % _BLOCK:
-                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
+                    raise TLSError(_BAD_RECORD_MAC, "CBC record length")
                 mv = memoryview(fragment)
                 ivct = bytes(mv[:n - _MAC_LEN])
                 try:
@@ -81,16 +115,16 @@ class CBCRecords:
                                       bytes(mv[n - _MAC_LEN:]))
                 except PSAError as e:
                     if e.status == PSA_ERROR_INVALID_SIGNATURE:
-                        raise TLSError(BAD_RECORD_MAC, "record MAC failed")
+                        raise TLSError(_BAD_RECORD_MAC, "record MAC failed")
                     raise e
                 padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, ivct)
                 bad, end = self._unpad(padded)
                 if bad:
-                    raise TLSError(BAD_RECORD_MAC, "CBC padding")
+                    raise TLSError(_BAD_RECORD_MAC, "CBC padding")
                 pt = padded[:end]
             else:
                 if n < _BLOCK * 3 or n % _BLOCK:
-                    raise TLSError(BAD_RECORD_MAC, "CBC record length")
+                    raise TLSError(_BAD_RECORD_MAC, "CBC record length")
                 padded = _c.psa_cipher_decrypt(self.read_key, CBC_ALG, bytes(fragment))
                 bad, end = self._unpad(padded)
                 if end < _MAC_LEN:
@@ -105,7 +139,7 @@ class CBCRecords:
                         raise e
                     bad = 1
                 if bad:
-                    raise TLSError(BAD_RECORD_MAC, "record MAC or padding failed")
+                    raise TLSError(_BAD_RECORD_MAC, "record MAC or padding failed")
         except PSAError as e:
             raise _internal(e)
         self.read_seq += 1

@@ -34,25 +34,48 @@ import struct
 from device.compat import const, urandom
 from device.tls import keys as _keys
 from device.tls import suites as _suites
-from device.tls.alerts import (
-    TLSError,
-    LEVEL_WARNING,
-    LEVEL_FATAL,
-    CLOSE_NOTIFY,
-    UNEXPECTED_MESSAGE,
-    RECORD_OVERFLOW,
-    DECODE_ERROR,
-    DECRYPT_ERROR,
-    PROTOCOL_VERSION,
-    HANDSHAKE_FAILURE,
-    INTERNAL_ERROR,
-    NO_RENEGOTIATION,
-)
+from device.tls.alerts import TLSError, reason_text
 
 CHANGE_CIPHER_SPEC = const(20)
 ALERT = const(21)
 HANDSHAKE = const(22)
 APPLICATION_DATA = const(23)
+
+# alert levels and numbers (device.tls.alerts' values, folded here: private constants cost no module
+# dict entry and no qstr in the non-secure image)
+_LEVEL_WARNING = const(1)
+_LEVEL_FATAL = const(2)
+_CLOSE_NOTIFY = const(0)
+_UNEXPECTED_MESSAGE = const(10)
+_RECORD_OVERFLOW = const(22)
+_HANDSHAKE_FAILURE = const(40)
+_DECODE_ERROR = const(50)
+_DECRYPT_ERROR = const(51)
+_PROTOCOL_VERSION = const(70)
+_INTERNAL_ERROR = const(80)
+_NO_RENEGOTIATION = const(100)
+
+# TLSError reasons: numbers whose texts (shown here) live in device.tls.reasons, loaded with the first
+# TLSError; (number, arg, ...) fills the text's %-fields. A text in a module costs its heap ~70 bytes
+# from the moment the module loads, a number nothing.
+_R_EOF_IN_HANDSHAKE = const(20)  # peer closed the connection during the handshake
+_R_INTERLEAVED = const(21)  # record type %d inside a fragmented handshake message
+_R_EARLY_DATA = const(22)  # application data before the handshake finished
+_R_EMPTY_HANDSHAKE = const(23)  # empty handshake record
+_R_ALERT_LENGTH = const(24)  # alert record of %d bytes
+_R_FROM_SERVER = const(25)  # from the server
+_R_CCS_ORDER = const(26)  # ChangeCipherSpec out of order
+_R_BAD_CCS = const(27)  # bad ChangeCipherSpec
+_R_HANDSHAKE_LENGTH = const(28)  # handshake message of %d bytes
+_R_HELLO_REQUEST_BODY = const(29)  # HelloRequest with a body
+_R_HELLO_DONE_BODY = const(30)  # ServerHelloDone with a body
+_R_FINISHED_LENGTH = const(31)  # Finished of %d bytes
+_R_FINISHED_MISMATCH = const(32)  # server Finished does not match
+_R_UNEXPECTED = const(33)  # handshake message %d in state %d
+_R_MFL_VALUES = const(34)  # max_fragment_length must be 512, 1024, 2048 or 4096
+_R_RSL_VALUES = const(35)  # record_size_limit must be 64..16384
+_R_IDENTITY_LENGTH = const(36)  # PSK identity too long
+_R_STARTED = const(37)  # handshake already started
 
 MAX_PLAINTEXT = const(16384)
 _MAX_EXPANSION = const(2048)
@@ -87,9 +110,9 @@ _m = None  # device.tls.messages, see _messages()
 
 
 def _messages():
-    # The handshake's message builders and parsers load on first use (start()): a raw PSK is imported
-    # in the constructor, which boots an in-process secure world, and that boot (compiling the
-    # partitions when they run from .py) is the heap's peak -- better without this module in the heap.
+    # The handshake's message builders and parsers, loaded on first use (the constructor, start()) when this
+    # module is used on its own; device.tls.wrap_socket loads them with the rest of the engine, before its
+    # garbage collection (see there).
     global _m
     if _m is None:
         from device.tls import messages
@@ -98,28 +121,18 @@ def _messages():
     return _m
 
 
-class HandshakeComplete:
-    def __init__(self, suite):
-        self.suite = suite
+def __getattr__(name):
+    # HandshakeComplete, ApplicationData, ConnectionClosed: the events of receive_data() live in
+    # device.tls.events, loaded on first use (PEP 562; MicroPython's module __getattr__)
+    if name[:1] == "_":  # (dunder probes, private names)
+        raise AttributeError(name)
+    from device.tls import events
 
-    def __repr__(self):
-        return "HandshakeComplete(%s)" % _suites.suite_name(self.suite)
-
-
-class ApplicationData:
-    def __init__(self, data):
-        self.data = data
-
-    def __repr__(self):
-        return "ApplicationData(%d bytes)" % len(self.data)
+    return getattr(events, name)
 
 
-class ConnectionClosed:
-    def __init__(self, clean):
-        self.clean = clean
-
-    def __repr__(self):
-        return "ConnectionClosed(clean=%r)" % self.clean
+_EV_CLOSED = const(0)  # ConnectionClosed(clean)
+_EV_COMPLETE = const(1)  # HandshakeComplete(suite)
 
 
 def _record(ctype, fragment):
@@ -140,58 +153,38 @@ class TLSClientConnection:
     random: callable n -> n bytes (default os.urandom), for tests.
     """
 
-    # defaults shared through the class until a connection sets its own (fewer instance attributes
-    # to create per connection: cheaper construction on MicroPython)
-    cipher_suite = None
+    # Defaults shared through the class for what most connections never set (each would be an entry of
+    # the instance's dict). What every handshake sets is set in __init__ instead (see there).
     psk_identity_hint = None
-    extended_master_secret = False
     encrypt_then_mac = False
-    client_random = None
-    server_random = None
-    _prot = None  # record protection object (keys.AEADRecords / cbc.CBCRecords)
-    _write_protected = False
-    _read_protected = False
-    _expected_finished = None
     _psk_raw = None  # raw PSK bytes until they are imported into the crypto partition
-    _ms = None  # the master-secret key, kept from our Finished until the server's is expected (see pending_work)
-    _server_finished_hash = None
-    _got_ske = False
-    _close_sent = False
-    _events = None  # the list receive_data() fills (None on the next_data() path)
-    # constructor settings at their usual values (a connection stores only what differs: every
-    # instance attribute set in __init__ grows the instance's table, ~1-2k instructions each on MicroPython)
-    _mfl = None
-    _rsl = None
-    _server_name = None
-    _ems_offered = True
-    _psk_key = None
     _psk_owned = False
-    _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
-    _offered = None  # extension type -> what we asked for (filled by start())
+    _events = None  # the list receive_data() fills (None on the next_data() path)
+    # (max_fragment_length, record_size_limit, server_name, extended_master_secret) when not the defaults:
+    # one tuple, not four attributes, each of which would be an entry of this class's dict (see the
+    # handshake functions below)
+    _options = (None, None, None, True)
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
         self.suites = _suites.parse_suites(suites)
         if max_fragment_length is not None:
             if max_fragment_length not in _messages().MFL_CODES:
-                raise ValueError("max_fragment_length must be 512, 1024, 2048 or 4096")
-            self._mfl = max_fragment_length
+                raise ValueError(reason_text(_R_MFL_VALUES))
         if record_size_limit is not None:
             if not 64 <= record_size_limit <= MAX_PLAINTEXT:
-                raise ValueError("record_size_limit must be 64..16384")
-            self._rsl = record_size_limit
+                raise ValueError(reason_text(_R_RSL_VALUES))
         self.identity = identity.encode() if isinstance(identity, str) else bytes(identity)
         if len(self.identity) > 0xFFFF:
-            raise ValueError("PSK identity too long")
-        if server_name is not None:
-            self._server_name = server_name
-        if not extended_master_secret:
-            self._ems_offered = False
+            raise ValueError(reason_text(_R_IDENTITY_LENGTH))
+        if max_fragment_length or record_size_limit or server_name is not None or not extended_master_secret:
+            self._options = (max_fragment_length, record_size_limit, server_name, bool(extended_master_secret))
         self._random = random or urandom
         if isinstance(psk, int):
             self._psk_key = psk
         else:
             _keys.check_psk(psk)
+            self._psk_key = None
             self._psk_raw, self._psk_owned = bytes(psk), True  # imported by pending_work()
         # what the record path reads on every record stays on the instance (a class default would
         # cost a class lookup per read)
@@ -205,6 +198,19 @@ class TLSClientConnection:
         self._error = None
         self.send_limit = MAX_PLAINTEXT
         self.recv_limit = MAX_PLAINTEXT if record_size_limit is None else record_size_limit
+        # What every handshake sets, set here already (not as class defaults): the instance's dict reaches its
+        # final size now, just after wrap_socket's garbage collection, in one go (on MicroPython a 29-slot,
+        # 464-byte table) instead of growing table by table during the handshake, when a heap near its floor
+        # may have no such hole.
+        self.cipher_suite = None  # the suite the server chose (IANA number)
+        self.extended_master_secret = False  # RFC 7627 agreed
+        self.client_random = self.server_random = None
+        self._offered = None  # extension type -> what we asked for (filled by start())
+        self._transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
+        self._ms = None  # the master-secret key, kept from our Finished until the server's is expected (see pending_work)
+        self._server_finished_hash = self._expected_finished = None
+        self._prot = None  # record protection object (keys.AEADRecords / cbc.CBCRecords)
+        self._write_protected = self._read_protected = False
 
     # -- state --------------------------------------------------------------------------
     # handshake_complete and closed (read-only, computed) come from __getattr__, which runs only for names
@@ -246,22 +252,23 @@ class TLSClientConnection:
     def start(self):
         """Queue the ClientHello."""
         if self._state != _START:
-            raise ValueError("handshake already started")
+            raise ValueError(reason_text(_R_STARTED))
         _messages()
         self.client_random = bytes(self._random(32))
         etm = _CBC_SUITE in self.suites
-        hello = _m.client_hello(self.client_random, self.suites, ems=self._ems_offered, etm=etm,
-                                mfl=self._mfl, rsl=self._rsl, server_name=self._server_name)
+        mfl, rsl, server_name, ems = self._options
+        hello = _m.client_hello(self.client_random, self.suites, ems=ems, etm=etm, mfl=mfl, rsl=rsl,
+                                server_name=server_name)
         offered = self._offered = {_EXT_RENEGOTIATION_INFO: True}
-        if self._ems_offered:
+        if ems:
             offered[_EXT_EXTENDED_MASTER_SECRET] = True
         if etm:
             offered[_EXT_ENCRYPT_THEN_MAC] = True
-        if self._mfl:
-            offered[_EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[self._mfl]
-        if self._rsl:
+        if mfl:
+            offered[_EXT_MAX_FRAGMENT_LENGTH] = _m.MFL_CODES[mfl]
+        if rsl:
             offered[_EXT_RECORD_SIZE_LIMIT] = True
-        if self._server_name:
+        if server_name:
             offered[_EXT_SERVER_NAME] = True
         self._transcript = bytearray(hello)
         self._queue(HANDSHAKE, hello)
@@ -302,10 +309,9 @@ class TLSClientConnection:
         on a fragmented MicroPython heap, a crypto partition error), and that error is raised only
         after the keys are gone."""
         try:
-            if (self._error is None and not self._close_sent and self._prot is not None
-                    and self._state in (_OPEN, _CLOSED)):
-                self._close_sent = True
-                self._queue(ALERT, bytes((LEVEL_WARNING, CLOSE_NOTIFY)))
+            # (once: _wipe() below drops _prot, so a second close() sends nothing)
+            if self._error is None and self._prot is not None and self._state in (_OPEN, _CLOSED):
+                self._queue(ALERT, bytes((_LEVEL_WARNING, _CLOSE_NOTIFY)))
         finally:
             self._state = _CLOSED
             self._wipe()
@@ -328,14 +334,6 @@ class TLSClientConnection:
                 if self._psk_owned and psk is not None:
                     _keys.destroy(psk)
 
-    def _import_psk(self):
-        try:
-            self._psk_key = _keys.import_psk(self._psk_raw)
-        except TLSError as e:
-            self._fail(e)
-            raise e
-        self._psk_raw = None
-
     def pending_work(self):
         """Do the handshake work that can wait until our flight is on the wire: the server Finished we
         expect (a PRF under the master secret), then destroying the master secret and the imported PSK.
@@ -344,7 +342,12 @@ class TLSClientConnection:
         trip (wrap_socket does); otherwise it runs when the server's Finished arrives. Idempotent.
         After the ClientHello, the same holds for importing a PSK given as raw bytes."""
         if self._psk_raw is not None and self._error is None:
-            self._import_psk()
+            try:
+                self._psk_key = _keys.import_psk(self._psk_raw)
+            except TLSError as e:
+                self._fail(e)
+                raise e
+            self._psk_raw = None
         ms = self._ms
         if ms is None or self._error is not None:
             return
@@ -365,7 +368,7 @@ class TLSClientConnection:
         try:
             if not err.received and self._state != _CLOSED:
                 try:
-                    self._queue(ALERT, bytes((LEVEL_FATAL, err.code)))
+                    self._queue(ALERT, bytes((_LEVEL_FATAL, err.code)))
                 except Exception:  # noqa: no alert can be sealed (crypto error, MemoryError): keys still go
                     pass
         finally:
@@ -490,42 +493,17 @@ class TLSClientConnection:
 
     def receive_data(self, data):
         """Feed bytes from the peer (b"" = end of stream); returns a list of events."""
-        if self._error is not None:
-            raise self._error
-        events = []
-        if self._state == _CLOSED:
-            return events
-        self._events = events
-        try:
-            n = len(data)
-            if not n:
-                self._eof()
-                return events
-            self.receive_buffer(n)[:] = data
-            self._iend += n
-            while self._state != _CLOSED:
-                pt = self._next_record()
-                if pt is None:
-                    break
-                if len(pt):
-                    events.append(ApplicationData(pt))
-        except Exception as e:
-            self._die(e)
-            raise e
-        finally:
-            self._events = None
-        return events
+        # (device.tls.events, loaded on first use: the stream's record path needs no events)
+        from device.tls.events import receive_data
 
-    def _event(self, ev):
-        if self._events is not None:
-            self._events.append(ev)
+        return receive_data(self, data)
 
     def _eof(self):
         if self._state != _OPEN:
-            raise TLSError(HANDSHAKE_FAILURE, "peer closed the connection during the handshake")
+            raise TLSError(_HANDSHAKE_FAILURE, _R_EOF_IN_HANDSHAKE)
         self._state = _CLOSED
         self._wipe()
-        self._event(ConnectionClosed(False))
+        _event(self, _EV_CLOSED, False)
 
     def _die(self, e):
         """An exception inside the engine: the connection is dead, its keys destroyed."""
@@ -536,7 +514,7 @@ class TLSClientConnection:
         # not a protocol error (MemoryError, an unexpected crypto failure): the engine's state
         # is unknown now, so the connection dies here and its keys with it
         try:
-            self._fail(TLSError(INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)))
+            self._fail(TLSError(_INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)))
         finally:
             self._state = _CLOSED
             self._wipe()
@@ -554,13 +532,13 @@ class TLSClientConnection:
                 return None
             ctype = buf[pos]
             if ctype < CHANGE_CIPHER_SPEC or ctype > APPLICATION_DATA:
-                raise TLSError(UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
+                raise TLSError(_UNEXPECTED_MESSAGE, "unknown record type %d" % ctype)
             if buf[pos + 1] != 3 or (buf[pos + 2] != 3 and self._state != _WAIT_SERVER_HELLO):
-                raise TLSError(PROTOCOL_VERSION, "record version %d.%d" % (buf[pos + 1], buf[pos + 2]))
+                raise TLSError(_PROTOCOL_VERSION, "record version %d.%d" % (buf[pos + 1], buf[pos + 2]))
             length = (buf[pos + 3] << 8) | buf[pos + 4]
             limit = self.recv_limit + (_MAX_EXPANSION if self._read_protected else 0)
             if length > limit:
-                raise TLSError(RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
+                raise TLSError(_RECORD_OVERFLOW, "record of %d bytes (limit %d)" % (length, limit))
             if avail < 5 + length:
                 return None
             start = pos + 5
@@ -577,11 +555,11 @@ class TLSClientConnection:
                     n = length - prot.overhead
                     if 0 <= n <= room and getattr(prot, "open_span", None) is not None:  # (getattr: see send_now)
                         if n > self.recv_limit:
-                            raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % n)
+                            raise TLSError(_RECORD_OVERFLOW, "plaintext of %d bytes" % n)
                         return prot.open_span(ctype, self._inmv, start, end, out)  # (no view of the fragment)
                 fragment = prot.open(ctype, self._inmv[start:end])
                 if len(fragment) > self.recv_limit:
-                    raise TLSError(RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
+                    raise TLSError(_RECORD_OVERFLOW, "plaintext of %d bytes" % len(fragment))
             else:
                 fragment = bytes(self._inmv[start:end])
             if ctype == APPLICATION_DATA and self._state == _OPEN and not len(self._hs):
@@ -594,132 +572,149 @@ class TLSClientConnection:
 
     def _dispatch(self, ctype, fragment):
         if ctype != HANDSHAKE and len(self._hs):
-            raise TLSError(UNEXPECTED_MESSAGE, "record type %d inside a fragmented handshake message" % ctype)
+            raise TLSError(_UNEXPECTED_MESSAGE, (_R_INTERLEAVED, ctype))
         if ctype == APPLICATION_DATA:  # (application data on an open connection never gets here)
-            raise TLSError(UNEXPECTED_MESSAGE, "application data before the handshake finished")
+            raise TLSError(_UNEXPECTED_MESSAGE, _R_EARLY_DATA)
         if ctype == HANDSHAKE:
             if not len(fragment):
-                raise TLSError(UNEXPECTED_MESSAGE, "empty handshake record")
-            self._handshake_messages(fragment)
+                raise TLSError(_UNEXPECTED_MESSAGE, _R_EMPTY_HANDSHAKE)
+            _handshake_messages(self, fragment)
         elif ctype == ALERT:
             if len(fragment) != 2:
-                raise TLSError(DECODE_ERROR, "alert record of %d bytes" % len(fragment))
+                raise TLSError(_DECODE_ERROR, (_R_ALERT_LENGTH, len(fragment)))
             level, code = fragment[0], fragment[1]
-            if level == LEVEL_FATAL or self._state != _OPEN:
+            if level == _LEVEL_FATAL or self._state != _OPEN:
                 # a warning during the handshake (close_notify too) is treated as fatal: nothing here can continue
-                raise TLSError(code, "from the server", received=True)
-            if code == CLOSE_NOTIFY:
+                raise TLSError(code, _R_FROM_SERVER, received=True)
+            if code == _CLOSE_NOTIFY:
                 self._state = _CLOSED
-                self._event(ConnectionClosed(True))
+                _event(self, _EV_CLOSED, True)
             # other warnings after the handshake are ignored
         else:  # CHANGE_CIPHER_SPEC
             if self._state != _WAIT_CHANGE_CIPHER_SPEC:
-                raise TLSError(UNEXPECTED_MESSAGE, "ChangeCipherSpec out of order")
+                raise TLSError(_UNEXPECTED_MESSAGE, _R_CCS_ORDER)
             if fragment != b"\x01":
-                raise TLSError(DECODE_ERROR, "bad ChangeCipherSpec")
+                raise TLSError(_DECODE_ERROR, _R_BAD_CCS)
             self._read_protected = True
             self._state = _WAIT_FINISHED
 
-    def _handshake_messages(self, frag):
-        """Handle the complete handshake messages of a record (bytes). The usual case, no message
-        pending from earlier records, needs no copy: each is handled from the record itself (the whole
-        record when it is one message). A trailing partial message waits in self._hs; when one does,
-        it and this record are joined into one bytes first."""
-        hs = self._hs
-        if len(hs):
-            hs += frag
-            frag = bytes(hs)
-            hs[:] = b""
-        n = len(frag)
-        pos = 0
-        while n - pos >= 4:
-            mlen = (frag[pos + 1] << 16) | (frag[pos + 2] << 8) | frag[pos + 3]
-            if mlen > MAX_HANDSHAKE_MESSAGE:
-                raise TLSError(DECODE_ERROR, "handshake message of %d bytes" % mlen)
-            end = pos + 4 + mlen
-            if end > n:
-                break
-            msg = frag if pos == 0 and end == n else memoryview(frag)[pos:end]
-            self._handshake(frag[pos], msg, memoryview(msg)[4:])
-            pos = end
-        if pos < n:
-            hs += memoryview(frag)[pos:]
 
-    def _handshake(self, mtype, msg, body):
-        if _m is None:
-            _messages()  # (loaded by start(); not if a peer talks before it)
-        state = self._state
-        if mtype == _HELLO_REQUEST:
-            if len(body):
-                raise TLSError(DECODE_ERROR, "HelloRequest with a body")
-            if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
-                self._queue(ALERT, bytes((LEVEL_WARNING, NO_RENEGOTIATION)))
-            return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
-        if state == _WAIT_SERVER_HELLO and mtype == _SERVER_HELLO:
-            sh = _m.ServerHello(body, self.suites, self._offered)
-            self.server_random = sh.random
-            suite = self.cipher_suite = sh.suite
-            exts = sh.extensions
-            if _EXT_EXTENDED_MASTER_SECRET in exts:
-                self.extended_master_secret = True
-            if _EXT_ENCRYPT_THEN_MAC in exts and suite == _CBC_SUITE:
-                self.encrypt_then_mac = True
-            if sh.mfl:
-                self.send_limit = self.recv_limit = sh.mfl
-            if sh.rsl:
-                self.send_limit = min(sh.rsl, MAX_PLAINTEXT)
-            elif self._rsl:
-                self.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
-            self._transcript += msg
-            self._state = _WAIT_SERVER_HELLO_DONE
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and not self._got_ske:
-            self.psk_identity_hint = _m.psk_identity_hint(body)
-            self._got_ske = True
-            self._transcript += msg
-        elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
-            if len(body):
-                raise TLSError(DECODE_ERROR, "ServerHelloDone with a body")
-            self._transcript += msg
-            self._client_flight()
-        elif state == _WAIT_FINISHED and mtype == _FINISHED:
-            if len(body) != 12:
-                raise TLSError(DECODE_ERROR, "Finished of %d bytes" % len(body))
-            if self._expected_finished is None:  # the transport did not run pending_work() after our flight
-                self.pending_work()
-            diff = 0
-            for a, b in zip(body, self._expected_finished):
-                diff |= a ^ b
-            if diff:
-                raise TLSError(DECRYPT_ERROR, "server Finished does not match")
-            self._expected_finished = None
-            self._state = _OPEN
-            self._event(HandshakeComplete(self.cipher_suite))
-        else:
-            raise TLSError(UNEXPECTED_MESSAGE, "handshake message %d in state %d" % (mtype, state))
+# The handshake's message handling, as module functions taking the connection rather than methods: every
+# method is an entry of the class's dict, which MicroPython builds as one table when connection.py loads
+# (52 entries took a 944-byte table, a hole a nearly full heap lacks; 45 take 752 bytes). These run a few
+# times per handshake, so the way they are called does not matter.
 
-    def _client_flight(self):
-        cke = _m.client_key_exchange(self.identity)
-        transcript = self._transcript
-        transcript += cke
-        # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
-        transcript_hash = hashlib.sha256(transcript).digest()
-        if self._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
-            self._import_psk()
-        client_random = self.client_random
-        server_random = self.server_random
-        ms = _keys.master_secret(self._psk_key, client_random, server_random,
-                                 transcript_hash if self.extended_master_secret else None)
-        self._ms = ms  # destroyed by pending_work() (or _wipe() on any failure)
-        self._prot = _keys.record_protection(ms, self.cipher_suite, client_random, server_random,
-                                             self.encrypt_then_mac)
-        fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
-        transcript += fin
-        # the server's Finished is computed by pending_work(), after this flight has gone out
-        self._server_finished_hash = hashlib.sha256(transcript).digest()
-        self._transcript = None
-        # ClientKeyExchange and ChangeCipherSpec go out unprotected: one piece (data_to_send joins it
-        # with the sealed Finished into the flight's one write)
-        self._out.append(_record(HANDSHAKE, cke) + _CCS_RECORD)
-        self._write_protected = True
-        self._queue(HANDSHAKE, fin)
-        self._state = _WAIT_CHANGE_CIPHER_SPEC
+
+def _event(conn, kind, arg):
+    # an event for receive_data(), which collects them in conn._events (None on the other paths)
+    events = conn._events
+    if events is not None:
+        from device.tls import events as ev
+
+        events.append(ev.HandshakeComplete(arg) if kind == _EV_COMPLETE else ev.ConnectionClosed(arg))
+
+
+def _handshake_messages(conn, frag):
+    """Handle the complete handshake messages of a record (bytes). The usual case, no message
+    pending from earlier records, needs no copy: each is handled from the record itself (the whole
+    record when it is one message). A trailing partial message waits in conn._hs; when one does,
+    it and this record are joined into one bytes first."""
+    hs = conn._hs
+    if len(hs):
+        hs += frag
+        frag = bytes(hs)
+        hs[:] = b""
+    n = len(frag)
+    pos = 0
+    while n - pos >= 4:
+        mlen = (frag[pos + 1] << 16) | (frag[pos + 2] << 8) | frag[pos + 3]
+        if mlen > MAX_HANDSHAKE_MESSAGE:
+            raise TLSError(_DECODE_ERROR, (_R_HANDSHAKE_LENGTH, mlen))
+        end = pos + 4 + mlen
+        if end > n:
+            break
+        msg = frag if pos == 0 and end == n else memoryview(frag)[pos:end]
+        _handshake(conn, frag[pos], msg, memoryview(msg)[4:])
+        pos = end
+    if pos < n:
+        hs += memoryview(frag)[pos:]
+
+
+def _handshake(conn, mtype, msg, body):
+    if _m is None:
+        _messages()  # (loaded by start(); not if a peer talks before it)
+    state = conn._state
+    if mtype == _HELLO_REQUEST:
+        if len(body):
+            raise TLSError(_DECODE_ERROR, _R_HELLO_REQUEST_BODY)
+        if state == _OPEN:  # renegotiation is refused (RFC 5746 §4.2 / RFC 5246 §7.2.2)
+            conn._queue(ALERT, bytes((_LEVEL_WARNING, _NO_RENEGOTIATION)))
+        return  # during a handshake a HelloRequest is ignored (RFC 5246 §7.4.1.1)
+    if state == _WAIT_SERVER_HELLO and mtype == _SERVER_HELLO:
+        sh = _m.ServerHello(body, conn.suites, conn._offered)
+        conn.server_random = sh.random
+        suite = conn.cipher_suite = sh.suite
+        exts = sh.extensions
+        if _EXT_EXTENDED_MASTER_SECRET in exts:
+            conn.extended_master_secret = True
+        if _EXT_ENCRYPT_THEN_MAC in exts and suite == _CBC_SUITE:
+            conn.encrypt_then_mac = True
+        if sh.mfl:
+            conn.send_limit = conn.recv_limit = sh.mfl
+        if sh.rsl:
+            conn.send_limit = min(sh.rsl, MAX_PLAINTEXT)
+        elif conn._options[1]:  # we asked for a record_size_limit
+            conn.recv_limit = MAX_PLAINTEXT  # the server did not agree to our limit
+        conn._transcript += msg
+        conn._state = _WAIT_SERVER_HELLO_DONE
+    elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_KEY_EXCHANGE and conn.psk_identity_hint is None:
+        conn.psk_identity_hint = _m.psk_identity_hint(body)
+        conn._transcript += msg
+    elif state == _WAIT_SERVER_HELLO_DONE and mtype == _SERVER_HELLO_DONE:
+        if len(body):
+            raise TLSError(_DECODE_ERROR, _R_HELLO_DONE_BODY)
+        conn._transcript += msg
+        _client_flight(conn)
+    elif state == _WAIT_FINISHED and mtype == _FINISHED:
+        if len(body) != 12:
+            raise TLSError(_DECODE_ERROR, (_R_FINISHED_LENGTH, len(body)))
+        if conn._expected_finished is None:  # the transport did not run pending_work() after our flight
+            conn.pending_work()
+        diff = 0
+        for a, b in zip(body, conn._expected_finished):
+            diff |= a ^ b
+        if diff:
+            raise TLSError(_DECRYPT_ERROR, _R_FINISHED_MISMATCH)
+        conn._expected_finished = None
+        conn._state = _OPEN
+        _event(conn, _EV_COMPLETE, conn.cipher_suite)
+    else:
+        raise TLSError(_UNEXPECTED_MESSAGE, (_R_UNEXPECTED, mtype, state))
+
+
+def _client_flight(conn):
+    cke = _m.client_key_exchange(conn.identity)
+    transcript = conn._transcript
+    transcript += cke
+    # the transcript up to ClientKeyExchange: the EMS session hash and the client Finished's input
+    transcript_hash = hashlib.sha256(transcript).digest()
+    if conn._psk_raw is not None:  # the transport did not run pending_work() after the ClientHello
+        conn.pending_work()  # (no master secret yet: this imports the PSK, nothing else)
+    client_random = conn.client_random
+    server_random = conn.server_random
+    ms = _keys.master_secret(conn._psk_key, client_random, server_random,
+                             transcript_hash if conn.extended_master_secret else None)
+    conn._ms = ms  # destroyed by pending_work() (or _wipe() on any failure)
+    conn._prot = _keys.record_protection(ms, conn.cipher_suite, client_random, server_random,
+                                         conn.encrypt_then_mac)
+    fin = _m.finished(_keys.verify_data(ms, b"client finished", transcript_hash))
+    transcript += fin
+    # the server's Finished is computed by pending_work(), after this flight has gone out
+    conn._server_finished_hash = hashlib.sha256(transcript).digest()
+    conn._transcript = None
+    # ClientKeyExchange and ChangeCipherSpec go out unprotected: one piece (data_to_send joins it
+    # with the sealed Finished into the flight's one write)
+    conn._out.append(_record(HANDSHAKE, cke) + _CCS_RECORD)
+    conn._write_protected = True
+    conn._queue(HANDSHAKE, fin)
+    conn._state = _WAIT_CHANGE_CIPHER_SPEC

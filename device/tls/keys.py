@@ -18,35 +18,41 @@ the PSK, the master secret and the session keys are key ids of the crypto partit
   device.tls.cbc, imported only when that suite is negotiated.
 """
 
-import struct
+from struct import pack as _pack, pack_into as _pack_into
 
+from device.compat import const
 from device.psa import crypto as _c
-from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
-from device.tls import suites as _suites
-from device.tls.alerts import TLSError, BAD_RECORD_MAC, INTERNAL_ERROR
+from device.psa import PSAError
+from device.tls.alerts import TLSError, reason_text
 
-_pack = struct.pack
+# (constants here, not imports: device.psa's status names and device.tls.alerts' alert names are made on
+# first use, by loading the tables, which a non-secure image does not want in its heap)
+PSA_ERROR_INVALID_SIGNATURE = const(-149)
+BAD_RECORD_MAC = const(20)  # alert numbers
+INTERNAL_ERROR = const(80)
 
-PRF_ALG = _c.PSA_ALG_TLS12_PRF(_c.PSA_ALG_SHA_256)
-PSK_TO_MS_ALG = _c.PSA_ALG_TLS12_PSK_TO_MS(_c.PSA_ALG_SHA_256)
-HMAC_ALG = _c.PSA_ALG_HMAC(_c.PSA_ALG_SHA_256)
-CBC_ALG = _c.PSA_ALG_CBC_NO_PADDING
-AEAD_ALG = {
-    _suites.CCM: _c.PSA_ALG_CCM,
-    _suites.CCM_8: _c.PSA_ALG_AEAD_WITH_SHORTENED_TAG(_c.PSA_ALG_CCM, 8),
-    _suites.GCM: _c.PSA_ALG_GCM,
-}
-TAG_LEN = {_suites.CCM: 16, _suites.CCM_8: 8, _suites.GCM: 16}
-
-
-def _attributes(key_type, bits, usage, alg):
-    a = _c.KeyAttributes()
-    a.type = key_type
-    a.bits = bits
-    a.usage = usage
-    a.alg = alg
-    a.lifetime = _c.PSA_KEY_LIFETIME_VOLATILE
-    return a
+# The PSA values this module uses, as private constants (folded at compile time: no module dict entry,
+# no qstr, no lookup; the non-secure image's heap floor). The public names are device.psa.crypto's;
+# tests/device/test_psa_crypto_names.py checks that the values match. PRF_ALG, PSK_TO_MS_ALG, HMAC_ALG,
+# CBC_ALG, AEAD_ALG and TAG_LEN, this module's public names for some of them, come from __getattr__ below.
+_PRF_ALG = const(0x08000209)  # PSA_ALG_TLS12_PRF(PSA_ALG_SHA_256)
+_PSK_TO_MS_ALG = const(0x08000309)  # PSA_ALG_TLS12_PSK_TO_MS(PSA_ALG_SHA_256)
+_ALG_CCM = const(0x05500100)  # PSA_ALG_CCM
+_ALG_CCM_8 = const(0x05480100)  # PSA_ALG_AEAD_WITH_SHORTENED_TAG(PSA_ALG_CCM, 8)
+_ALG_GCM = const(0x05500200)  # PSA_ALG_GCM
+_KEY_TYPE_DERIVE = const(0x1200)
+_KEY_TYPE_AES = const(0x2400)
+_USAGE_ENCRYPT_DECRYPT = const(0x0300)  # PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT
+_USAGE_DERIVE = const(0x4000)
+_INPUT_SECRET = const(0x0101)  # PSA_KEY_DERIVATION_INPUT_SECRET
+_INPUT_LABEL = const(0x0201)
+_INPUT_SEED = const(0x0204)
+_R_CRYPTO = const(40)  # TLSError reason (device.tls.reasons): "crypto partition: %r"
+_R_PSK_LENGTH = const(41)  # TLSError reason (device.tls.reasons): "PSK must be 1..64 bytes"
+# the AEAD suites (device.tls.suites' IANA numbers); TLS_PSK_WITH_AES_128_CBC_SHA256 goes to device.tls.cbc
+_SUITE_CCM = const(0xC0A4)
+_SUITE_CCM_8 = const(0xC0A8)
+_SUITE_GCM = const(0x00A8)
 
 
 class _PackedAttributes(_c.KeyAttributes):
@@ -54,7 +60,7 @@ class _PackedAttributes(_c.KeyAttributes):
     keys of a suite): made and packed once, then reused; psa_*_key packs attributes on each call."""
 
     def __init__(self, key_type, bits, usage, alg):
-        _c.KeyAttributes.__init__(self, key_type, bits, usage, alg, _c.PSA_KEY_LIFETIME_VOLATILE)
+        _c.KeyAttributes.__init__(self, key_type, bits, usage, alg, 0)  # (lifetime 0: PSA_KEY_LIFETIME_VOLATILE)
         self._packed = _c.KeyAttributes.pack(self)
 
     def pack(self):
@@ -72,20 +78,20 @@ def _fixed_attributes(key_type, bits, usage, alg):
 
 
 def _internal(e):
-    return TLSError(INTERNAL_ERROR, "crypto partition: %r" % (e,))
+    return TLSError(INTERNAL_ERROR, (_R_CRYPTO, e))
 
 
 def check_psk(raw):
     """ValueError unless `raw` is a PSK this engine takes (1..64 bytes)."""
     if not 1 <= len(raw) <= 64:
-        raise ValueError("PSK must be 1..64 bytes")
+        raise ValueError(reason_text(_R_PSK_LENGTH))
 
 
 def import_psk(raw):
     """Import raw PSK bytes as a volatile DERIVE key usable only for TLS12_PSK_TO_MS; never exportable.
     A crypto partition failure is a TLSError (internal_error)."""
     check_psk(raw)
-    a = _attributes(_c.PSA_KEY_TYPE_DERIVE, 8 * len(raw), _c.PSA_KEY_USAGE_DERIVE, PSK_TO_MS_ALG)
+    a = _c.KeyAttributes(_KEY_TYPE_DERIVE, 8 * len(raw), _USAGE_DERIVE, _PSK_TO_MS_ALG)  # (volatile)
     try:
         return _c.psa_import_key(a, bytes(raw))
     except PSAError as e:
@@ -109,12 +115,12 @@ def master_secret(psk_key, client_random, server_random, session_hash=None):
     else:
         seed, label = session_hash, b"extended master secret"
     try:
-        op = _c.psa_key_derivation_setup(PSK_TO_MS_ALG)
+        op = _c.psa_key_derivation_setup(_PSK_TO_MS_ALG)
         try:
-            _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_SEED, seed)
-            _c.psa_key_derivation_input_key(op, _c.PSA_KEY_DERIVATION_INPUT_SECRET, psk_key)
-            _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_LABEL, label)
-            a = _fixed_attributes(_c.PSA_KEY_TYPE_DERIVE, 384, _c.PSA_KEY_USAGE_DERIVE, PRF_ALG)
+            _c.psa_key_derivation_input_bytes(op, _INPUT_SEED, seed)
+            _c.psa_key_derivation_input_key(op, _INPUT_SECRET, psk_key)
+            _c.psa_key_derivation_input_bytes(op, _INPUT_LABEL, label)
+            a = _fixed_attributes(_KEY_TYPE_DERIVE, 384, _USAGE_DERIVE, _PRF_ALG)
             return _c.psa_key_derivation_output_key(a, op)
         finally:
             _c.psa_key_derivation_abort(op)
@@ -123,11 +129,11 @@ def master_secret(psk_key, client_random, server_random, session_hash=None):
 
 
 def _prf_op(ms_key, label, seed):
-    op = _c.psa_key_derivation_setup(PRF_ALG)
+    op = _c.psa_key_derivation_setup(_PRF_ALG)
     try:
-        _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_SEED, seed)
-        _c.psa_key_derivation_input_key(op, _c.PSA_KEY_DERIVATION_INPUT_SECRET, ms_key)
-        _c.psa_key_derivation_input_bytes(op, _c.PSA_KEY_DERIVATION_INPUT_LABEL, label)
+        _c.psa_key_derivation_input_bytes(op, _INPUT_SEED, seed)
+        _c.psa_key_derivation_input_key(op, _INPUT_SECRET, ms_key)
+        _c.psa_key_derivation_input_bytes(op, _INPUT_LABEL, label)
     except Exception as e:
         _c.psa_key_derivation_abort(op)
         raise e
@@ -148,29 +154,25 @@ def verify_data(ms_key, label, transcript_hash):
 
 def record_protection(ms_key, suite, client_random, server_random, etm=False):
     """Expand the key block (RFC 5246 §6.3) into the client's record protection object."""
-    kind = _suites.KIND[suite]
+    if suite == _SUITE_CCM:
+        alg, tag_len = _ALG_CCM, 16
+    elif suite == _SUITE_CCM_8:
+        alg, tag_len = _ALG_CCM_8, 8
+    elif suite == _SUITE_GCM:
+        alg, tag_len = _ALG_GCM, 16
+    else:  # TLS_PSK_WITH_AES_128_CBC_SHA256 (the only other suite parse_suites lets through)
+        from device.tls.cbc import cbc_protection  # loaded only for the CBC suite (saves heap)
+
+        return cbc_protection(ms_key, client_random, server_random, etm)
     try:
         op = _prf_op(ms_key, b"key expansion", server_random + client_random)
         keys = []
         try:
-            if kind == _suites.CBC:
-                ha = _attributes(_c.PSA_KEY_TYPE_HMAC, 256,
-                                 _c.PSA_KEY_USAGE_SIGN_MESSAGE | _c.PSA_KEY_USAGE_VERIFY_MESSAGE, HMAC_ALG)
-                keys.append(_c.psa_key_derivation_output_key(ha, op))  # client_write_MAC_key
-                keys.append(_c.psa_key_derivation_output_key(ha, op))  # server_write_MAC_key
-                aa = _attributes(_c.PSA_KEY_TYPE_AES, 128,
-                                 _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, CBC_ALG)
-                keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
-                keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
-                from device.tls.cbc import CBCRecords  # loaded only for the CBC suite (saves heap)
-
-                return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
-            alg = AEAD_ALG[kind]
-            aa = _fixed_attributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, alg)
+            aa = _fixed_attributes(_KEY_TYPE_AES, 128, _USAGE_ENCRYPT_DECRYPT, alg)
             keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
             keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
             ivs = _c.psa_key_derivation_output_bytes(op, 8)  # client_write_IV[4] || server_write_IV[4]
-            return AEADRecords(keys[0], keys[1], alg, ivs[:4], ivs[4:], TAG_LEN[kind])
+            return AEADRecords(keys[0], keys[1], alg, ivs[:4], ivs[4:], tag_len)
         except Exception as e:
             for k in keys:
                 destroy(k)
@@ -181,13 +183,7 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
         raise _internal(e)
 
 
-def _header(seq, ctype, length):
-    """seq_num || type || version || length: the AEAD additional data / MAC header (RFC 5246 §6.2.3)."""
-    return _pack(">QBHH", seq, ctype, 0x0303, length)
-
-
 _SCRATCH_MAX = 1024  # records up to this size are sealed in the reused record buffer
-_pack_into = struct.pack_into
 _psa_call = _c._psa_call
 _HANDLE = _c.TFM_CRYPTO_HANDLE
 _outvec = _c._psa.psa_outvec
@@ -334,10 +330,16 @@ class AEADRecords:
 
 
 def __getattr__(name):
-    # keys.CBCRecords still works: the class lives in device.tls.cbc, loaded on first use (PEP 562;
-    # MicroPython's module __getattr__)
+    # Names used by few (device.tls.cbc, tests), made on first use (PEP 562; MicroPython's module
+    # __getattr__): CBCRecords lives in device.tls.cbc, and the algorithm names are values that this
+    # module folds as private constants (see the top).
     if name == "CBCRecords":
         from device.tls.cbc import CBCRecords
 
         return CBCRecords
-    raise AttributeError(name)
+    v = {"PRF_ALG": _PRF_ALG, "PSK_TO_MS_ALG": _PSK_TO_MS_ALG, "HMAC_ALG": 0x03800009, "CBC_ALG": 0x04404000,
+         "AEAD_ALG": {"ccm": _ALG_CCM, "ccm8": _ALG_CCM_8, "gcm": _ALG_GCM},
+         "TAG_LEN": {"ccm": 16, "ccm8": 8, "gcm": 16}}.get(name)
+    if v is None:
+        raise AttributeError(name)
+    return v

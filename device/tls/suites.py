@@ -10,6 +10,12 @@ does not choose (CCM first).
 """
 
 from device.compat import const
+from device.tls.alerts import reason_text
+
+# texts of the ValueErrors below (device.tls.reasons, loaded on the first error: no text in the heap before)
+_R_SUITE_NAME = const(50)  # unknown suite name %r (ccm, ccm8, gcm, cbc)
+_R_SUITE_NUMBER = const(51)  # unsupported cipher suite 0x%04X
+_R_NO_SUITE = const(52)  # no cipher suite
 
 TLS_PSK_WITH_AES_128_CCM = const(0xC0A4)
 TLS_PSK_WITH_AES_128_CCM_8 = const(0xC0A8)
@@ -63,12 +69,12 @@ def parse_suites(suites):
     for s in suites:
         if isinstance(s, str):
             if s not in SHORT:
-                raise ValueError("unknown suite name %r (ccm, ccm8, gcm, cbc)" % s)
+                raise ValueError(reason_text((_R_SUITE_NAME, s)))
             s = SHORT[s]
         if s not in KIND:
-            raise ValueError("unsupported cipher suite 0x%04X" % s)
+            raise ValueError(reason_text((_R_SUITE_NUMBER, s)))
         if s not in out:
             out.append(s)
     if not out:
-        raise ValueError("no cipher suite")
+        raise ValueError(reason_text(_R_NO_SUITE))
     return tuple(out)

@@ -147,6 +147,57 @@ def test_alert_names():
     assert alert_name(115) == "unknown_psk_identity"
     assert alert_name(100) == "no_renegotiation"
     assert alert_name(250) == "alert_250"
+    from device.tls import alerts  # the public alert numbers, made on first use from the name table
+
+    assert (alerts.LEVEL_WARNING, alerts.LEVEL_FATAL, alerts.CLOSE_NOTIFY, alerts.DECODE_ERROR) == (1, 2, 0, 50)
+    assert alerts.UNKNOWN_PSK_IDENTITY == 115 and alerts.USER_CANCELED == 90
+    for bad in ("LEVEL_", "LEVEL_INFO", "DECODE", "decode_error", "NOT_AN_ALERT"):
+        try:
+            getattr(alerts, bad)
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError(bad)
     e = TLSError(40, "x", received=True)
     assert e.alert == "handshake_failure" and e.code == 40 and e.received
     assert "peer sent alert handshake_failure" in str(e)
+
+
+def test_reason_numbers_read_as_texts():
+    # the engine raises TLSError with reason numbers (device.tls.reasons); message and str(e) are the texts
+    off = (0xC0A4,)
+    e = _raises("illegal_parameter", m.ServerHello, _server_hello(suite=0x00AE), off, OFFERED)
+    assert e.message == "server chose suite 0x00AE, which was not offered", e.message
+    assert str(e) == "sent alert illegal_parameter: server chose suite 0x00AE, which was not offered", str(e)
+    e = _raises("protocol_version", m.ServerHello, _server_hello(version=b"\x03\x01"), off, OFFERED)
+    assert e.message == "server chose version 3.1"
+    e = _raises("decode_error", m.ServerHello, _server_hello()[:10], off, OFFERED)
+    assert e.message == "message truncated"
+    e = _raises("decode_error", m.psk_identity_hint, b"\x00\x01ab")
+    assert e.message == "trailing bytes in message"
+    assert TLSError(50, 99).message == "reason 99"  # a number the table lacks: still a TLSError
+    assert TLSError(50, "as text").message == "as text" and TLSError(50).message is None
+
+
+def test_reader_still_there():
+    r = m.Reader(b"\x02ab\x00\x01c")  # (device.tls.messages_more, through messages' __getattr__)
+    assert r.vec8() == b"ab" and r.left() == 3 and r.vec16() == b"c"
+    r.done()
+    e = _raises("decode_error", m.Reader(b"\x05a").vec8)
+    assert e.message == "message truncated"
+    _raises("decode_error", m.Reader(b"\x00\x00x").done)
+
+
+def test_public_message_names_still_there():
+    # messages folds private constants; the public names come from device.tls.messages_more on first use
+    assert (m.HELLO_REQUEST, m.CLIENT_HELLO, m.SERVER_HELLO, m.SERVER_KEY_EXCHANGE, m.SERVER_HELLO_DONE,
+            m.CLIENT_KEY_EXCHANGE, m.FINISHED) == (0, 1, 2, 12, 14, 16, 20)
+    assert (m.EXT_SERVER_NAME, m.EXT_MAX_FRAGMENT_LENGTH, m.EXT_ENCRYPT_THEN_MAC, m.EXT_EXTENDED_MASTER_SECRET,
+            m.EXT_RECORD_SIZE_LIMIT, m.EXT_RENEGOTIATION_INFO) == (0, 1, 22, 23, 28, 0xFF01)
+    assert m.client_hello(bytes(32), (0xC0A4,))[0] == m.CLIENT_HELLO
+    try:
+        m.NO_SUCH_NAME
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("unknown name resolved")
