@@ -7,6 +7,7 @@
     sensorkit deploy --board pico_w --port /dev/ttyACM0 --romfs          # library in the ROMFS partition
     sensorkit deploy --board pico_w --port /dev/ttyACM0 --native         # machine code (-march from board.py)
     sensorkit deploy --board sim --stage build/sim --native --march x64  # native for the unix port on x86-64
+    sensorkit deploy --board pico_w --port /dev/ttyACM0 --native-modules 'device/tls/keys.py,device/partitions/crypto/*'
 
 How it works: the board's tree is first *staged* in a folder exactly as it will sit on the board
 (``lib/device/...``, ``lib/sensors/...`` — ``/lib`` is on ``sys.path`` of every MicroPython port —
@@ -24,8 +25,13 @@ esp32_devkitc xtensawin, nucleo_f767zi armv7emdp); ``--march ARCH`` overrides it
 the same family) built with the native emitter -- MicroPython says "incompatible .mpy arch"
 otherwise. Where the machine code lives: on rp2 and stm32 in the GC heap (the port's default
 ``MP_PLAT_ALLOC_EXEC``), on esp32 in IRAM outside the heap (``esp_native_code_commit``), on the unix
-port in mmap'd pages outside the heap. A module the native emitter refuses (it cannot compile a bare
-``raise`` inside ``except``) is compiled as bytecode instead and named in the output.
+port in mmap'd pages outside the heap. Machine code is 3-4x the size of the bytecode (device/ compiled:
+about 114 KB of bytecode, 350-430 KB for armv6m, armv7emdp or xtensawin; docs/benchmarks.md), so the whole
+library as machine code does not fit in a Pico W's heap or an ESP32's free IRAM: ``--native-modules
+GLOB[,GLOB...]`` (implies ``--native``) compiles only the library modules whose path matches (fnmatch, e.g.
+``device/tls/keys.py,device/partitions/crypto/*``) to machine code and the rest to bytecode; the two kinds load
+side by side. A module the native emitter refuses (it cannot compile a bare ``raise`` inside ``except``) is
+compiled as bytecode instead and named in the output.
 
 MicroPython boards are written with one chained ``mpremote`` command; ``mpremote fs cp`` compares
 SHA-256 hashes and skips unchanged files ("Up to date"). CircuitPython boards mount as a USB drive
@@ -45,6 +51,7 @@ qstrs and the str/bytes constants stay in the image.
 
 import ast
 import contextlib
+import fnmatch
 import hashlib
 import io
 import os
@@ -150,15 +157,23 @@ def library_files():
     return out
 
 
-def stage(board, dest, mpy=False, romfs=False, native=False, march=None, log=None, fallbacks=None):
+def stage(board, dest, mpy=False, romfs=False, native=False, march=None, log=None, fallbacks=None,
+          native_modules=None):
     """Build the board's tree in `dest`; returns the board-relative paths written, in copy order.
     romfs=True (implies mpy): the library is staged under romfs/lib/ and packed into romfs.img;
     the returned paths are then only the files that go to the filesystem (board.py, main.py).
     native=True or march=ARCH (implies mpy): machine code, `mpy-cross -march=ARCH -X emit=native`, ARCH
     = march or the board's MPY_ARCH. log(cmd) gets every mpy-cross command run; `fallbacks` (a dict),
-    if given, gets {library path: reason} for each module compiled as bytecode in a native build."""
+    if given, gets {library path: reason} for each module compiled as bytecode in a native build.
+    native_modules: fnmatch patterns of library paths (implies native): only those become machine code."""
     runtime = board_runtime(board)
-    native = native or march is not None
+    native = native or march is not None or bool(native_modules)
+    lib = library_files()
+    if native_modules:
+        for pat in native_modules:
+            if not fnmatch.filter(lib, pat):
+                raise SystemExit("sensorkit deploy: --native-modules %r matches no library module (%s ...)"
+                                 % (pat, ", ".join(lib[:3])))
     if (mpy or romfs or native) and runtime == "circuitpython":
         raise SystemExit("sensorkit deploy: --mpy/--romfs/--native are for MicroPython; CircuitPython's .mpy"
                          " format differs (it needs its own mpy-cross) -- deploy %s as source" % board)
@@ -172,12 +187,13 @@ def stage(board, dest, mpy=False, romfs=False, native=False, march=None, log=Non
     mpy = mpy or romfs or native
     written = []
     cross = _mpy_cross() if mpy else None
-    for rel in library_files():
+    for rel in lib:
         target = (ROMFS_DIR + "/" if romfs else "") + "lib/" + (rel[:-3] + ".mpy" if mpy else rel)
         out = os.path.join(dest, target)
         os.makedirs(os.path.dirname(out), exist_ok=True)
         if mpy:
-            how = compile_module(cross, os.path.join(ROOT, rel), out, flags, log)
+            chosen = not native_modules or any(fnmatch.fnmatch(rel, pat) for pat in native_modules)
+            how = compile_module(cross, os.path.join(ROOT, rel), out, flags if chosen else (), log)
             if how.startswith("bytecode (") and fallbacks is not None:
                 fallbacks[rel] = how
         else:
@@ -270,6 +286,9 @@ def add_parser(sub):
                         " board's board.py (implies --mpy; MicroPython boards only)")
     p.add_argument("--march", choices=MPY_ARCHS, metavar="ARCH",
                    help="CPU for --native instead of the board's MPY_ARCH (implies --native): %s" % ", ".join(MPY_ARCHS))
+    p.add_argument("--native-modules", metavar="GLOB[,GLOB...]",
+                   help="only the library modules whose path matches (fnmatch, e.g. 'device/tls/keys.py,"
+                        "device/partitions/crypto/*') become machine code, the rest bytecode (implies --native)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the exact commands (each mpy-cross run, then mpremote's), copy nothing")
     p.add_argument("--stage", metavar="DIR", help="build the board's tree in DIR and keep it")
@@ -285,11 +304,12 @@ def run(args):
         print("sensorkit deploy: give --port (a board) or --stage DIR (only build the tree)")
         return 2
     stage_dir = args.stage or tempfile.mkdtemp(prefix="sensorkit-deploy-")
-    native = args.native or args.march is not None
+    modules = [m.strip() for m in args.native_modules.split(",") if m.strip()] if args.native_modules else None
+    native = args.native or args.march is not None or bool(modules)
     try:
         commands, fallbacks = [], {}
         files = stage(args.board, stage_dir, mpy=args.mpy, romfs=args.romfs, native=native, march=args.march,
-                      log=commands.append, fallbacks=fallbacks)
+                      log=commands.append, fallbacks=fallbacks, native_modules=modules)
         if args.dry_run:
             for cmd in commands:
                 print(shlex.join(cmd))

@@ -137,3 +137,36 @@ def test_romfs_native_image_imports_and_computes_on_micropython(tmp_path):
     assert got["FILE"] == "/rom/lib/device/partitions/crypto/ccm.mpy"
     assert deploy.mpy_arch(str(rom / "lib" / "device" / "partitions" / "crypto" / "ccm.mpy")) == arch
     assert got["CT"] == AESCCM(bytes(range(16))).encrypt(bytes(12), b"hello", b"ad").hex()
+
+
+def test_native_modules_makes_only_the_matching_modules_machine_code(capsys, tmp_path):
+    pats = "device/tls/keys.py,device/partitions/crypto/*"
+    commands, _, staged, _ = _dry_run(capsys, tmp_path, "--native-modules", pats, board="esp32_devkitc")
+    assert staged.endswith("(machine code for xtensawin)")
+    chosen = [p for p in deploy.library_files()
+              if p == "device/tls/keys.py" or p.startswith("device/partitions/crypto/")]
+    assert len(chosen) >= 4
+    native_srcs = [c[-1] for c in commands if "-march=xtensawin" in c]
+    assert native_srcs == [os.path.join(deploy.ROOT, p) for p in chosen]
+    for rel in deploy.library_files():
+        arch = deploy.mpy_arch(os.path.join(str(tmp_path), "lib", rel[:-3] + ".mpy"))
+        assert arch == ("xtensawin" if rel in chosen else None), rel
+
+
+def test_native_modules_pattern_matching_nothing_is_refused(tmp_path):
+    with pytest.raises(SystemExit) as ei:
+        deploy.stage("pico_w", str(tmp_path), native_modules=["device/tls/kyes.py"])
+    assert "matches no library module" in str(ei.value)
+
+
+def test_mixed_tree_runs_on_micropython(tmp_path):
+    """Machine code and bytecode modules side by side (--native-modules): the tree runs."""
+    deploy.stage("sim", str(tmp_path), march=lane.native_arch(), native_modules=["device/partitions/crypto/*"])
+    lib = tmp_path / "lib"
+    assert deploy.mpy_arch(str(lib / "device" / "partitions" / "crypto" / "ccm.mpy")) == lane.native_arch()
+    assert deploy.mpy_arch(str(lib / "device" / "tls" / "connection.mpy")) is None
+    env = dict(os.environ, MICROPYPATH=".:lib")
+    r = subprocess.run([lane.micropython(), "main.py", "2", "0"], cwd=str(tmp_path), env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len([l for l in r.stdout.splitlines() if "%RH" in l]) == 2, r.stdout
