@@ -42,6 +42,12 @@ HEAP_MIN_K, HEAP_MAX_K = 8, 512
 GC_THRESHOLD = 4096  # bytes: the application's gc.threshold() in the explaining heap-floor row
 NATIVE_ROUNDS = 3  # processes per build (bytecode / native emitter), alternating
 BOARD_ARCHS = (("armv6m", "pico_w"), ("armv7emdp", "nucleo_f767zi"), ("xtensawin", "esp32_devkitc"))
+# The record path of a CCM echo (what `sensorkit deploy --native-modules` would pick to keep the machine code
+# small): the TLS record layer, the PSA client and SPM, the crypto partition's dispatch and AEAD.
+HOT_MODULES = ("device/tls/connection.py", "device/tls/stream.py", "device/tls/keys.py", "device/psa/__init__.py",
+               "device/psa/crypto.py", "device/psa/spm.py", "device/psa/service.py",
+               "device/partitions/crypto/__init__.py", "device/partitions/crypto/service.py",
+               "device/partitions/crypto/ccm.py", "device/partitions/crypto/aes.py")
 
 
 def _exe(name):
@@ -141,11 +147,11 @@ class Relay:
         self.lsock.close()
 
 
-def compile_tree(dest, root=ROOT, flags=()):
+def compile_tree(dest, root=ROOT, flags=(), only=None):
     """root's device/ compiled to .mpy under dest, plus this checkout's bench drivers: tools/tls_mp_bench.py as
     source (run as a script) and tools/tls_mp_floor.py compiled (tools/tls_mp_floor.mpy, run with -m).
     flags: extra mpy-cross options for device/ (the native-emitter build: ["-march=x64", "-X", "emit=native"]);
-    the drivers stay bytecode.
+    the drivers stay bytecode. only: the device/ paths that get `flags` (None: all), the rest bytecode.
 
     Each .mpy carries its path relative to the tree as its source name (`mpy-cross -s device/tls/keys.py`,
     what a board's file system holds), not this checkout's absolute path: the name is a qstr in the heap,
@@ -164,7 +170,8 @@ def compile_tree(dest, root=ROOT, flags=()):
         os.makedirs(os.path.join(dest, rel), exist_ok=True)
         for fn in filenames:
             if fn.endswith(".py"):
-                mpy(os.path.join(dirpath, fn), os.path.join(rel, fn).replace(os.sep, "/"), flags)
+                rel_fn = os.path.join(rel, fn).replace(os.sep, "/")
+                mpy(os.path.join(dirpath, fn), rel_fn, flags if only is None or rel_fn in only else ())
     os.makedirs(os.path.join(dest, "tools"), exist_ok=True)
     shutil.copy(os.path.join(ROOT, "tools", "tls_mp_bench.py"), os.path.join(dest, "tools"))
     mpy(os.path.join(ROOT, "tools", "tls_mp_floor.py"), "tools/tls_mp_floor.py")
@@ -236,13 +243,14 @@ def measure_builds(handshakes_n, records, source=ROOT, rounds=NATIVE_ROUNDS, ser
     the processes alternating between the builds; the ratios (engine / native tls) of each process, their median;
     the heap the code takes on import (gc.mem_alloc, this port) and device/'s compiled size per board CPU."""
     arch = native_arch()
-    flags = {"bytecode": (), "native": ("-march=" + arch, "-X", "emit=native")}
+    nat = ("-march=" + arch, "-X", "emit=native")
+    flags = {"bytecode": ((), None), "native": (nat, None), "native-hot": (nat, HOT_MODULES)}
     trees = {b: tempfile.mkdtemp(prefix="bench-tls-%s-" % b) for b in flags}
     own = servers is None
     servers = servers or {}
     try:
-        for b, f in flags.items():
-            compile_tree(trees[b], root=source, flags=f)
+        for b, (f, only) in flags.items():
+            compile_tree(trees[b], root=source, flags=f, only=only)
         if own:
             for suite in ("gcm", "ccm"):
                 servers[suite] = OpenSSLServer(suite)
@@ -251,7 +259,7 @@ def measure_builds(handshakes_n, records, source=ROOT, rounds=NATIVE_ROUNDS, ser
                    ("native", "gcm", servers["gcm-native"].port)]
         runs = {b: [] for b in flags}
         for _ in range(rounds):
-            for b in flags:  # bytecode, native, bytecode, native ...: drift of the machine hits both alike
+            for b in flags:  # bytecode, native, native-hot, bytecode ...: drift of the machine hits all alike
                 hs = handshakes(trees[b], targets, handshakes_n)
                 tp = throughput(trees[b], targets, records)
                 runs[b].append({
@@ -264,14 +272,16 @@ def measure_builds(handshakes_n, records, source=ROOT, rounds=NATIVE_ROUNDS, ser
             if r.returncode != 0:
                 raise SystemExit("mem run failed: %s %s" % (r.stdout, r.stderr))
             code_heap[b] = {l.split()[1]: int(l.split()[2]) for l in r.stdout.splitlines() if l.startswith("MEM ")}
-        sizes = {"bytecode": device_mpy_bytes(trees["bytecode"]), arch: device_mpy_bytes(trees["native"])}
+        sizes = {"bytecode": device_mpy_bytes(trees["bytecode"]), arch: device_mpy_bytes(trees["native"]),
+                 arch + "-hot": device_mpy_bytes(trees["native-hot"])}
         for a, _ in BOARD_ARCHS:
-            d = tempfile.mkdtemp(prefix="bench-tls-size-")
-            try:
-                compile_tree(d, root=source, flags=("-march=" + a, "-X", "emit=native"))
-                sizes[a] = device_mpy_bytes(d)
-            finally:
-                shutil.rmtree(d, ignore_errors=True)
+            for suffix, only in (("", None), ("-hot", HOT_MODULES)):
+                d = tempfile.mkdtemp(prefix="bench-tls-size-")
+                try:
+                    compile_tree(d, root=source, flags=("-march=" + a, "-X", "emit=native"), only=only)
+                    sizes[a + suffix] = device_mpy_bytes(d)
+                finally:
+                    shutil.rmtree(d, ignore_errors=True)
     finally:
         if own:
             for s in servers.values():
@@ -606,41 +616,49 @@ def _spread(runs, key):
 
 def render_builds(b, n_hs, n_rec):
     """The bytecode-vs-native-emitter rows (measure_builds' figures), as Markdown lines."""
-    arch, byte, nat = b["arch"], b["runs"]["bytecode"], b["runs"]["native"]
-    mb, mn = b["median"]["bytecode"], b["median"]["native"]
-    heap_b, heap_n = b["code_heap"]["bytecode"], b["code_heap"]["native"]
+    arch = b["arch"]
+    order = [k for k in ("bytecode", "native", "native-hot") if k in b["runs"]]
+    runs, med, heap = b["runs"], b["median"], b["code_heap"]
     sizes = b["sizes"]
+    names = {"bytecode": "bytecode .mpy (`--mpy`)", "native": "native emitter, all of device/ (`--native`)",
+             "native-hot": "native emitter, the %d record-path modules only (`--native-modules`)" % len(HOT_MODULES)}
+    keys3 = ("engine-ccm", "engine-gcm", "native-gcm")
+
+    def row(label, cells, target=""):
+        return "| %s | %s | %s |" % (label, " | ".join(cells), target)
+
+    def size_cell(k):
+        suffix = "" if k == "native" else "-hot"
+        if k == "bytecode":
+            return "%d" % sizes["bytecode"]
+        return "; ".join("%s %d (%.1fx)" % (a, sizes[a + suffix], sizes[a + suffix] / sizes["bytecode"])
+                         for a in [arch] + [x for x, _ in BOARD_ARCHS] if a + suffix in sizes)
+
     lines = [
-        "Native-emitter build (`sensorkit deploy --native`: device/ compiled by `mpy-cross -X emit=native"
-        " -march=%s`) beside the bytecode build (`--mpy`): each ratio is measured inside one micropython process"
-        " (engine and MicroPython's native `tls` taking turns: %d handshakes of each of engine CCM, engine GCM and"
-        " native GCM, one of each per round; then %d 64-byte records each, as above), in %d processes per build"
-        " alternating between the two trees; median ratio over the processes (min-max)." % (arch, n_hs, n_rec,
-                                                                                        b["rounds"]),
+        "Native-emitter builds (`sensorkit deploy --native`, machine code from `mpy-cross -X emit=native"
+        " -march=%s`) beside the bytecode build: each ratio is measured inside one micropython process (engine and"
+        " MicroPython's native `tls` taking turns: %d handshakes of each of engine CCM, engine GCM and native GCM,"
+        " one of each per round; then %d 64-byte records each, as above), in %d processes per build, the processes"
+        " alternating between the trees; median ratio over the processes (min-max). Record-path modules: %s."
+        % (arch, n_hs, n_rec, b["rounds"], ", ".join("`%s`" % m[len("device/"):] for m in HOT_MODULES)),
         "",
-        "| figure | bytecode .mpy | native-emitter .mpy (%s) | target |" % arch,
-        "|---|---|---|---|",
-        "| handshake, AES-128-GCM on both, engine / native | %s | %s | <= 3x |"
-        % (_spread(byte, "hs_gcm"), _spread(nat, "hs_gcm")),
-        "| handshake, engine AES-128-CCM / native AES-128-GCM | %s | %s | <= 3x |"
-        % (_spread(byte, "hs_ccm"), _spread(nat, "hs_ccm")),
-        "| 64-byte records/s, engine AES-128-CCM / native AES-128-GCM | %s | %s | >= 0.3x |"
-        % (_spread(byte, "tp_ccm"), _spread(nat, "tp_ccm")),
-        "| 64-byte records/s, AES-128-GCM on both, engine / native | %s | %s | >= 0.3x |"
-        % (_spread(byte, "tp_gcm"), _spread(nat, "tp_gcm")),
-        "| handshake median ms, engine CCM / engine GCM / native GCM (median of the processes' medians) |"
-        " %.1f / %.1f / %.1f | %.1f / %.1f / %.1f | |"
-        % tuple([mb["hs_ms"][k] for k in ("engine-ccm", "engine-gcm", "native-gcm")] +
-                [mn["hs_ms"][k] for k in ("engine-ccm", "engine-gcm", "native-gcm")]),
-        "| 64-byte records/s, engine CCM / engine GCM / native GCM | %.0f / %.0f / %.0f | %.0f / %.0f / %.0f | |"
-        % tuple([mb["tp"][k] for k in ("engine-ccm", "engine-gcm", "native-gcm")] +
-                [mn["tp"][k] for k in ("engine-ccm", "engine-gcm", "native-gcm")]),
-        "| heap taken by importing the TLS engine's code (gc.mem_alloc, this unix port; secure world booted"
-        " first) | %.1f KB | %.1f KB (machine code itself not counted: outside the heap here) | |"
-        % (heap_b["code"] / 1024, heap_n["code"] / 1024),
-        "| device/ compiled, bytes of .mpy | %d | %s | |"
-        % (sizes["bytecode"], "; ".join("%s %d (%.1fx)" % (a, sizes[a], sizes[a] / sizes["bytecode"])
-                                        for a in [arch] + [x for x, _ in BOARD_ARCHS] if a in sizes)),
+        "| figure | %s | target |" % " | ".join(names[k] for k in order),
+        "|---|%s---|" % ("---|" * len(order)),
+        row("handshake, AES-128-GCM on both, engine / native", [_spread(runs[k], "hs_gcm") for k in order], "<= 3x"),
+        row("handshake, engine AES-128-CCM / native AES-128-GCM", [_spread(runs[k], "hs_ccm") for k in order],
+            "<= 3x"),
+        row("64-byte records/s, engine AES-128-CCM / native AES-128-GCM", [_spread(runs[k], "tp_ccm") for k in order],
+            ">= 0.3x"),
+        row("64-byte records/s, AES-128-GCM on both, engine / native", [_spread(runs[k], "tp_gcm") for k in order],
+            ">= 0.3x"),
+        row("handshake median ms, engine CCM / engine GCM / native GCM (median of the processes' medians)",
+            ["%.1f / %.1f / %.1f" % tuple(med[k]["hs_ms"][x] for x in keys3) for k in order]),
+        row("64-byte records/s, engine CCM / engine GCM / native GCM",
+            ["%.0f / %.0f / %.0f" % tuple(med[k]["tp"][x] for x in keys3) for k in order]),
+        row("heap taken by importing the TLS engine's code (gc.mem_alloc on this unix port, secure world booted"
+            " first; machine code not counted: outside the heap here)", ["%.1f KB" % (heap[k]["code"] / 1024)
+                                                                        for k in order]),
+        row("device/ compiled, bytes of .mpy, per CPU (x bytecode)", [size_cell(k) for k in order]),
         "",
         "Where the native build's machine code lives: the unix port copies it into mmap'd executable pages outside"
         " the GC heap (`MP_PLAT_ALLOC_EXEC` = `mp_unix_alloc_exec`), so gc.mem_alloc and `-X heapsize` do not see"
