@@ -41,6 +41,7 @@ CIPHERS = {"gcm": "PSK-AES128-GCM-SHA256", "ccm": "PSK-AES128-CCM", "ccm8": "PSK
 HEAP_MIN_K, HEAP_MAX_K = 8, 512
 GC_THRESHOLD = 4096  # bytes: the application's gc.threshold() in the explaining heap-floor row
 NATIVE_ROUNDS = 3  # processes per build (bytecode / native emitter), alternating
+ICOUNT_HS, ICOUNT_ECHOES = 2, 300  # instruction counts per build (tools.bench_icount's runs, under valgrind)
 BOARD_ARCHS = (("armv6m", "pico_w"), ("armv7emdp", "nucleo_f767zi"), ("xtensawin", "esp32_devkitc"))
 # The record path of a CCM echo (what `sensorkit deploy --native-modules` would pick to keep the machine code
 # small): the TLS record layer, the PSA client and SPM, the crypto partition's dispatch and AEAD.
@@ -272,6 +273,18 @@ def measure_builds(handshakes_n, records, source=ROOT, rounds=NATIVE_ROUNDS, ser
             if r.returncode != 0:
                 raise SystemExit("mem run failed: %s %s" % (r.stdout, r.stderr))
             code_heap[b] = {l.split()[1]: int(l.split()[2]) for l in r.stdout.splitlines() if l.startswith("MEM ")}
+        icount = None
+        if shutil.which("valgrind"):  # deterministic: the figures to decide with on a loaded machine
+            from tools.bench_icount import _instructions
+
+            icount = {b: {} for b in flags}
+            for b in flags:
+                for suite in ("ccm", "gcm"):
+                    port = servers[suite].port
+                    base = _instructions(trees[b], port, suite, 0, 0)
+                    hs = _instructions(trees[b], port, suite, ICOUNT_HS, 0)
+                    echo = _instructions(trees[b], port, suite, 0, ICOUNT_ECHOES)
+                    icount[b][suite] = [(hs - base) // ICOUNT_HS, (echo - base) // ICOUNT_ECHOES]
         sizes = {"bytecode": device_mpy_bytes(trees["bytecode"]), arch: device_mpy_bytes(trees["native"]),
                  arch + "-hot": device_mpy_bytes(trees["native-hot"])}
         for a, _ in BOARD_ARCHS:
@@ -288,7 +301,8 @@ def measure_builds(handshakes_n, records, source=ROOT, rounds=NATIVE_ROUNDS, ser
                 s.stop()
         for t in trees.values():
             shutil.rmtree(t, ignore_errors=True)
-    out = {"arch": arch, "rounds": rounds, "runs": runs, "code_heap": code_heap, "sizes": sizes, "median": {}}
+    out = {"arch": arch, "rounds": rounds, "runs": runs, "code_heap": code_heap, "sizes": sizes, "median": {},
+           "icount": icount}
     for b, rs in runs.items():
         out["median"][b] = {k: statistics.median(r[k] for r in rs) for k in ("hs_gcm", "hs_ccm", "tp_gcm", "tp_ccm")}
         out["median"][b]["hs_ms"] = {k: statistics.median(r["hs_ms"][k] for r in rs) for k in rs[0]["hs_ms"]}
@@ -639,7 +653,9 @@ def render_builds(b, n_hs, n_rec):
         " -march=%s`) beside the bytecode build: each ratio is measured inside one micropython process (engine and"
         " MicroPython's native `tls` taking turns: %d handshakes of each of engine CCM, engine GCM and native GCM,"
         " one of each per round; then %d 64-byte records each, as above), in %d processes per build, the processes"
-        " alternating between the trees; median ratio over the processes (min-max). Record-path modules: %s."
+        " alternating between the trees; median ratio over the processes (min-max). On this shared 2-core machine the"
+        " wall-clock ratios swing with its load; the instruction counts (valgrind, the micropython process only, the"
+        " same in every run) are the figures to compare the builds with. Record-path modules: %s."
         % (arch, n_hs, n_rec, b["rounds"], ", ".join("`%s`" % m[len("device/"):] for m in HOT_MODULES)),
         "",
         "| figure | %s | target |" % " | ".join(names[k] for k in order),
@@ -655,6 +671,19 @@ def render_builds(b, n_hs, n_rec):
             ["%.1f / %.1f / %.1f" % tuple(med[k]["hs_ms"][x] for x in keys3) for k in order]),
         row("64-byte records/s, engine CCM / engine GCM / native GCM",
             ["%.0f / %.0f / %.0f" % tuple(med[k]["tp"][x] for x in keys3) for k in order]),
+    ]
+    ic = b.get("icount")
+    if ic:
+        for suite, label in (("ccm", "AES-128-CCM"), ("gcm", "AES-128-GCM")):
+            for i, what in ((0, "handshake + close"), (1, "echoed 64-byte record")):
+                base = ic["bytecode"][suite][i]
+                lines.append(row("instructions per %s, engine %s (valgrind, `tools.bench_icount`'s runs: %s)"
+                                 % (what, label, "%d handshakes" % ICOUNT_HS if i == 0 else "%d echoes" % ICOUNT_ECHOES),
+                                 ["%.2fM%s" % (ic[k][suite][i] / 1e6, "" if k == "bytecode" else " (%+.0f%%)"
+                                               % (100.0 * ic[k][suite][i] / base - 100)) for k in order]))
+    else:
+        lines.append(row("instructions (valgrind not installed here: left out)", ["" for k in order]))
+    lines += [
         row("heap taken by importing the TLS engine's code (gc.mem_alloc on this unix port, secure world booted"
             " first; machine code not counted: outside the heap here)", ["%.1f KB" % (heap[k]["code"] / 1024)
                                                                         for k in order]),

@@ -22,8 +22,11 @@ def _builds():
     sizes = {"bytecode": 1000, "x64": 6000, "x64-hot": 3000}
     for a, _ in B.BOARD_ARCHS:
         sizes[a], sizes[a + "-hot"] = 3500, 2000
+    icount = {"bytecode": {"ccm": [4000000, 400000], "gcm": [5000000, 1600000]},
+              "native": {"ccm": [3500000, 320000], "gcm": [4400000, 1300000]},
+              "native-hot": {"ccm": [3000000, 320000], "gcm": [4500000, 1500000]}}
     return {"arch": "x64", "rounds": 2, "runs": runs, "median": median, "sizes": sizes,
-            "code_heap": {k: {"code": 20480} for k in runs}}
+            "code_heap": {k: {"code": 20480} for k in runs}, "icount": icount}
 
 
 def test_native_rows_have_one_column_per_build_and_the_per_process_spread():
@@ -36,3 +39,12 @@ def test_native_rows_have_one_column_per_build_and_the_per_process_spread():
     sizes = [l for l in text.splitlines() if l.startswith("| device/ compiled")][0]
     assert "armv6m 3500 (3.5x)" in sizes and "armv6m 2000 (2.0x)" in sizes and "xtensawin" in sizes
     assert "mpy-cross -X emit=native -march=x64" in text and "not a board figure" in text
+
+
+def test_instruction_rows_say_the_change_against_bytecode():
+    lines = B.render_builds(_builds(), 30, 500)
+    row = [l for l in lines if l.startswith("| instructions per echoed 64-byte record, engine AES-128-CCM")][0]
+    assert "| 0.40M | 0.32M (-20%) | 0.32M (-20%) |" in row, row
+    b = _builds()
+    b["icount"] = None  # no valgrind: said, not silently dropped
+    assert [l for l in B.render_builds(b, 30, 500) if "valgrind not installed" in l]
