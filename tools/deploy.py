@@ -19,7 +19,7 @@ architecture (no ``-march`` needed, as the library has no native code). ``main.p
 ``--native`` (implies ``--mpy``): the library is compiled with ``mpy-cross -X emit=native
 -march=ARCH``: every function becomes machine code for the board's CPU instead of bytecode (locals
 on the C stack, no bytecode dispatch: on the unix port an echoed 64-byte CCM record costs 20% fewer
-instructions, 320k instead of 401k, a CCM handshake 12% fewer; docs/benchmarks.md). ARCH is
+instructions, 0.32M instead of 0.40M, a CCM handshake 13% fewer; docs/benchmarks.md). ARCH is
 ``MPY_ARCH`` in ``boards/NAME/board.py`` (pico_w armv6m, esp32_devkitc xtensawin, nucleo_f767zi
 armv7emdp); ``--march ARCH`` overrides it (and implies ``--native``). Such a .mpy loads only on firmware of that architecture (or, on ARM, a newer one of
 the same family) built with the native emitter -- MicroPython says "incompatible .mpy arch"
