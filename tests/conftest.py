@@ -16,5 +16,5 @@ def pytest_terminal_summary(terminalreporter):
     failed = len([r for r in tr.stats.get("failed", []) if r.nodeid.startswith("tests/device/")])
     tr.write_sep("=", "test lanes")
     tr.write_line("CPython lane (tests/device): %d passed, %d failed" % (cpython, failed))
-    for name in ("MicroPython lane (.py)", "MicroPython lane (.mpy)"):
+    for name in ("MicroPython lane (.py)", "MicroPython lane (.mpy)", "MicroPython lane (.mpy native)"):
         tr.write_line("%s: %s" % (name, test_micropython_lane.RESULTS.get(name, "did not run")))

@@ -26,6 +26,12 @@ HEAPSIZE = "256k"  # what the .mpy lane (the code a board runs) and most snippet
 # The .py lane compiles every module on the device: the compiler's parse trees and the source file names (as
 # qstrs) come on top of the code, so that lane gets more room; boards run .mpy (`sensorkit deploy --mpy`).
 HEAPSIZE_SOURCE = "512k"
+# The native lane (every module compiled with `mpy-cross -X emit=native -march=<this machine>`): the unix port
+# keeps native code in mmap'd pages outside the heap, scans them as GC roots and never frees them, so what a
+# native module's code points at (its function objects, constants) stays alive after the runner unloads the
+# module: each test module's fresh import of the library leaks ~4.5 KB. 256k is exhausted after ~20 modules;
+# on a board the library is imported once.
+HEAPSIZE_NATIVE = "512k"
 
 
 def find_command(name):
@@ -46,11 +52,35 @@ def mpy_cross():
     return find_command("mpy-cross")
 
 
-def compile_tree(dest, trees=DEVICE_TREES + ("tests",), root=ROOT):
+def native_arch():
+    """The -march of the `micropython` command here (what its sys.implementation._mpy says it loads); fails
+    the calling test when that build has no native emitter (a native lane that cannot run fails loudly)."""
+    from tools.deploy import MPY_ARCHS
+
+    r = run(["-c", "import sys; print(sys.implementation._mpy)"], timeout=30)
+    if r.returncode != 0:
+        pytest.fail("micropython failed: %s" % r.stderr, pytrace=False)
+    code = (int(r.stdout) >> 10) & 0x3F  # _mpy = version | (sub-version | arch << 2) << 8
+    if not 0 < code <= len(MPY_ARCHS):
+        pytest.fail("this `micropython` (sys.implementation._mpy=%s) has no native emitter: the native lane"
+                    " cannot run here" % r.stdout.strip(), pytrace=False)
+    return MPY_ARCHS[code - 1]
+
+
+def native_flags():
+    """mpy-cross options of the native-emitter build for this machine's `micropython`."""
+    return ["-march=" + native_arch(), "-X", "emit=native"]
+
+
+def compile_tree(dest, trees=DEVICE_TREES + ("tests",), root=ROOT, flags=(), fallbacks=None):
     """Compile every .py of `trees` under `root` to .mpy in `dest`, keeping the layout.
 
-    The runner itself (tests/mp_runner.py) stays a .py script.
+    The runner itself (tests/mp_runner.py) stays a .py script. flags: extra mpy-cross options
+    (native_flags() for the native lane); a module the native emitter refuses is then compiled as bytecode
+    and recorded in `fallbacks` (a dict: path -> reason), as `sensorkit deploy --native` does.
     """
+    from tools.deploy import compile_module
+
     cross = mpy_cross()
     for tree in trees:
         for dirpath, dirnames, filenames in os.walk(os.path.join(root, tree)):
@@ -67,6 +97,14 @@ def compile_tree(dest, trees=DEVICE_TREES + ("tests",), root=ROOT):
                     shutil.copy(src, os.path.join(dest, rel, fn))
                     continue
                 out = os.path.join(dest, rel, fn[:-3] + ".mpy")
+                if flags:
+                    try:
+                        how = compile_module(cross, src, out, flags)
+                    except SystemExit as e:
+                        pytest.fail(str(e), pytrace=False)
+                    if how.startswith("bytecode (") and fallbacks is not None:
+                        fallbacks[os.path.relpath(src, root).replace(os.sep, "/")] = how
+                    continue
                 r = subprocess.run([cross, "-o", out, src], capture_output=True, text=True)
                 if r.returncode != 0:
                     pytest.fail("mpy-cross cannot compile %s:\n%s" % (src, r.stderr))

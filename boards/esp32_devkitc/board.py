@@ -8,6 +8,7 @@ from sensors.sht31 import SHT31
 
 BOARD = "esp32_devkitc"
 RUNTIME = "micropython"
+MPY_ARCH = "xtensawin"  # ESP32: Xtensa LX6, windowed ABI as ESP-IDF builds it (`sensorkit deploy --native`)
 SENSOR_ADDRESS = 0x44
 I2C_ID = 0
 SDA_PIN = 21

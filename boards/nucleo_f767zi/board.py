@@ -9,6 +9,7 @@ from sensors.sht31 import SHT31
 
 BOARD = "nucleo_f767zi"
 RUNTIME = "micropython"
+MPY_ARCH = "armv7emdp"  # STM32F767: Cortex-M7 with double-precision FPU (`sensorkit deploy --native`)
 SENSOR_ADDRESS = 0x44
 I2C_ID = 1
 SDA_PIN = "PB9"  # documentation: fixed by the board definition for I2C1

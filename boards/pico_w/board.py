@@ -10,6 +10,7 @@ from sensors.sht31 import SHT31
 
 BOARD = "pico_w"
 RUNTIME = "micropython"
+MPY_ARCH = "armv6m"  # RP2040: Cortex-M0+ (`sensorkit deploy --native` compiles with mpy-cross -march=armv6m)
 SENSOR_ADDRESS = 0x44  # ADDR pin low/open; 0x45 with ADDR high
 I2C_ID = 0
 SDA_PIN = 4  # GP4, physical pin 6

@@ -14,7 +14,8 @@ def test_dry_run_prints_one_chained_mpremote_command(capsys, tmp_path):
                    "--stage", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
-    cmd = shlex.split(out.split("\n", 1)[1])  # first line: "staged N files ..."
+    # the mpy-cross commands, one a line, then "staged N files ...", then the mpremote command (multi-line)
+    cmd = shlex.split(out.split("\nstaged ", 1)[1].split("\n", 1)[1])
     assert cmd[:4] == ["mpremote", "connect", "/dev/ttyACM0", "exec"]
     copied = [cmd[i + 4] for i in range(len(cmd)) if cmd[i:i + 3] == ["+", "fs", "cp"]]
     expected = [":lib/" + p[:-3] + ".mpy" for p in deploy.library_files()] + [":board.py", ":main.py"]
