@@ -93,9 +93,9 @@ class SimI2C:
                 dev.i2c_write(buf, start, end)
             else:
                 dev.i2c_read_into(buf, start, end)
-        except OSError:
+        except OSError as e:  # (not a bare raise: the native emitter cannot compile one)
             self._record(op, addr, buf, start, start, "nack")
-            raise
+            raise e
         self._record(op, addr, buf, start, end, "ack")
 
     # -- machine.I2C + busio.I2C ---------------------------------------------------------

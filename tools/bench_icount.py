@@ -41,11 +41,13 @@ def _instructions(tree, port, suite, n_hs, n_echo, keep=None):
     return int(m.group(1))
 
 
-def measure(source, suite, n_hs, n_echo, keep=None):
+def measure(source, suite, n_hs, n_echo, keep=None, flags=(), only=None):
+    """flags/only: the build (bench_tls.compile_tree): () bytecode; ("-march=x64", "-X", "emit=native") native,
+    for the device/ paths in `only` (None: all)."""
     tree = tempfile.mkdtemp(prefix="bench-icount-")
     server = None
     try:
-        B.compile_tree(tree, root=source)
+        B.compile_tree(tree, root=source, flags=flags, only=only)
         server = B.OpenSSLServer(suite)
         base = _instructions(tree, server.port, suite, 0, 0, keep)
         hs = _instructions(tree, server.port, suite, n_hs, 0, keep)
@@ -64,13 +66,19 @@ def main(argv=None):
     ap.add_argument("--handshakes", type=int, default=4)
     ap.add_argument("--echoes", type=int, default=200)
     ap.add_argument("--keep", metavar="OUT", help="keep the callgrind files in this folder")
+    ap.add_argument("--native", action="store_true",
+                    help="the native-emitter build (mpy-cross -X emit=native -march=<this micropython's arch>)")
+    ap.add_argument("--native-hot", action="store_true",
+                    help="only bench_tls.HOT_MODULES (the record path) native, the rest bytecode")
     args = ap.parse_args(argv)
+    flags = ("-march=" + B.native_arch(), "-X", "emit=native") if args.native or args.native_hot else ()
+    only = B.HOT_MODULES if args.native_hot else None
     if not shutil.which("valgrind"):
         raise SystemExit("valgrind not found (apt-get install valgrind)")
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
     hs, echo = measure(os.path.abspath(args.source), args.suite, args.handshakes, args.echoes,
-                       os.path.abspath(args.keep) if args.keep else None)
+                       os.path.abspath(args.keep) if args.keep else None, flags, only)
     print("%s: %d instructions per handshake + close, %d per echoed 64-byte record" % (args.suite, hs, echo))
     return 0
 

@@ -166,6 +166,9 @@ def add_parser(sub):
     p.add_argument("--port", metavar="PORT", help="provision a MicroPython board on this serial port (mpremote)")
     p.add_argument("--board", metavar="NAME", help="with --port: measure the tree `sensorkit deploy --board NAME` installs")
     p.add_argument("--mpy", action="store_true", help="with --board: the board runs the .mpy-compiled library")
+    p.add_argument("--native", action="store_true", help="with --board: the board runs `sensorkit deploy --native`")
+    p.add_argument("--march", metavar="ARCH", help="with --board: as `sensorkit deploy --march ARCH`")
+    p.add_argument("--native-modules", metavar="GLOB[,GLOB...]", help="with --board: as `sensorkit deploy --native-modules`")
     p.add_argument("--its-root", default="/its", metavar="PATH", help="with --port: ITS folder on the board (default /its)")
     p.add_argument("--dry-run", action="store_true", help="with --port: print the mpremote command, write nothing to the board")
     p.add_argument("--identity", required=True, metavar="ID", help="TLS-PSK identity (printable ASCII)")
@@ -193,12 +196,12 @@ def _raw():
     return argparse.RawDescriptionHelpFormatter
 
 
-def board_measurements(board, mpy=False):
-    """Measurements of the tree `sensorkit deploy --board BOARD [--mpy]` installs."""
+def board_measurements(board, mpy=False, native=False, march=None, native_modules=None):
+    """Measurements of the tree `sensorkit deploy --board BOARD [--mpy] [--native ...]` installs."""
     from tools import deploy
 
     with tempfile.TemporaryDirectory(prefix="sensorkit-measure-") as d:
-        deploy.stage(board, d, mpy=mpy)
+        deploy.stage(board, d, mpy=mpy, native=native, march=march, native_modules=native_modules)
         main = os.path.join(d, "code.py" if deploy.board_runtime(board) == "circuitpython" else "main.py")
         return code_measurements(os.path.join(d, "lib"), main)
 
@@ -225,7 +228,8 @@ def run(args):
         psk = os.urandom(32) if args.generate_psk else parse_key(args.psk, "--psk")
         iak = os.urandom(32) if args.generate_iak else parse_key(args.iak, "--iak")
         if args.board:
-            meas = board_measurements(args.board, args.mpy)
+            modules = [m for m in (args.native_modules or "").split(",") if m.strip()] or None
+            meas = board_measurements(args.board, args.mpy, args.native, args.march, modules)
         else:
             meas = code_measurements(args.code_root, args.app_main)
         iid = provision(store, args.identity, psk, iak, lifecycle, force=args.force)
