@@ -28,6 +28,16 @@ def test_board_measurements_follow_the_deployed_tree():
     assert py["app"] == mpy["app"] and py["sensorkit"] != mpy["sensorkit"]
 
 
+def test_board_measurements_of_a_native_build():
+    # `sensorkit deploy --native` installs machine code for the board's CPU: another measurement, the same
+    # one each time (mpy-cross is deterministic), and one per CPU (--march)
+    mpy = provision.board_measurements("pico_w", mpy=True)
+    native = provision.board_measurements("pico_w", native=True)
+    assert native["app"] == mpy["app"] and native["sensorkit"] != mpy["sensorkit"]
+    assert provision.board_measurements("pico_w", native=True) == native
+    assert provision.board_measurements("pico_w", march="armv7m")["sensorkit"] != native["sensorkit"]
+
+
 def test_store_or_port_is_required(capsys):
     rc = cli.main(["provision", "--identity", "x", "--generate-psk", "--generate-iak"])
     assert rc == 2 and "--store" in capsys.readouterr().err
