@@ -168,6 +168,7 @@ class TLSClientConnection:
     _psk_owned = False
     _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
     _offered = None  # extension type -> what we asked for (filled by start())
+    _hv = None  # receive_from's view of the input buffer's first 5 bytes (made on first use)
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
@@ -401,6 +402,7 @@ class TLSClientConnection:
                 grown[:live] = self._inmv[self._ipos:end]
                 self._in = grown
                 self._inmv = memoryview(grown)
+                self._hv = None  # (receive_from's header view was of the old buffer)
             self._ipos = 0
             self._iend = end = live
         return self._inmv[end:end + n]
@@ -411,7 +413,13 @@ class TLSClientConnection:
         # then the body it announces -- in one engine call instead of several (receive_buffer,
         # wanted, received, _complete, twice). Returns the last read's count: 0 at the end of the
         # stream (handled as received(0) handles it), None when a non-blocking socket has nothing.
-        n = readinto(self.receive_buffer(self.wanted()))
+        if self._iend:  # part of a record is buffered already: read what it lacks
+            n = readinto(self.receive_buffer(self.wanted()))
+        else:  # an empty buffer (the usual case between records): the header into its first 5 bytes,
+            v = self._hv  # through a view made once (receive_buffer would make one per record)
+            if v is None:
+                v = self._hv = self._inmv[:5]
+            n = readinto(v)
         if n:
             self._iend += n
             if n == 5 and not self._complete():  # a header alone: its body follows
