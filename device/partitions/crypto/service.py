@@ -433,11 +433,12 @@ def dispatch(msg):
     if msg.type != 0 or msg.in_size[0] != _HEADER_SIZE:  # PSA_IPC_CALL, one 16-byte header
         return _psa.PSA_ERROR_PROGRAMMER_ERROR
     hdr = psa_read(msg, 0, _HEADER_SIZE)
+    func = hdr[0] | (hdr[1] << 8)  # (the header's first field, little endian)
+    if func != _AEAD_ENCRYPT and func != _AEAD_DECRYPT:
+        return _handle(msg, func, hdr)
+    # (only AEAD headers are looked up: a miss compares the bytes of every key its probes meet)
     p = _parsed.get(hdr)  # the record path: a header seen before (the same bytes), parsed and checked then
     if p is None:
-        func = hdr[0] | (hdr[1] << 8)  # (the header's first field, little endian)
-        if func != _AEAD_ENCRYPT and func != _AEAD_DECRYPT:
-            return _handle(msg, func, hdr)
         p = _aead_parse(hdr)
         if p.__class__ is _int:  # the algorithm refused
             return p
