@@ -477,7 +477,7 @@ class TLSClientConnection:
         # is opened only once it is complete: this function and _complete keep their frames on the
         # C stack, and _next_record (whose frame MicroPython takes from the heap) runs once per record
         while self._state != _CLOSED:
-            if not self._complete():
+            if self._iend - self._ipos < 5 or not self._complete():  # (an empty buffer without a call)
                 return None
             data = self._next_record(out, limit)
             if data is None or data:  # (None: incomplete after all; an int count or non-empty bytes)
