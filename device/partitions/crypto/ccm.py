@@ -208,8 +208,9 @@ def unseal(cipher, na, nonce_len, data, tag_len=16):
     mac[moff + n:_len(mac)] = mpad
     cipher.cbc_mac_into(mac)
     # T against T' (x's low bits): XOR of two ints, then a test for zero -- every digit is XORed
-    # (no early exit, constant time), and in C rather than a Python loop over the tag's bytes
-    if (_from_bytes(tag_v, "big") ^ x) & low:
+    # (no early exit, constant time), and in C rather than a Python loop over the tag's bytes; T' is
+    # masked out of x first, so that the XOR runs on tag-sized ints, not on the whole record
+    if _from_bytes(tag_v, "big") ^ (x & low):
         raise InvalidTag("CCM tag mismatch")
     return out[:n]
 
