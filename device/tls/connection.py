@@ -169,6 +169,7 @@ class TLSClientConnection:
     _transcript = None  # the handshake messages so far (bytearray, from start() to our Finished)
     _offered = None  # extension type -> what we asked for (filled by start())
     _hv = None  # receive_from's view of the input buffer's first 5 bytes (made on first use)
+    _bv = None  # receive_from's view of the body behind that header, for the last body length read
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
@@ -402,7 +403,7 @@ class TLSClientConnection:
                 grown[:live] = self._inmv[self._ipos:end]
                 self._in = grown
                 self._inmv = memoryview(grown)
-                self._hv = None  # (receive_from's header view was of the old buffer)
+                self._hv = self._bv = None  # (receive_from's views were of the old buffer)
             self._ipos = 0
             self._iend = end = live
         return self._inmv[end:end + n]
@@ -423,7 +424,15 @@ class TLSClientConnection:
         if n:
             self._iend += n
             if n == 5 and not self._complete():  # a header alone: its body follows
-                n = readinto(self.receive_buffer(self.wanted()))
+                if self._iend == 5:  # at the buffer's start: the body goes right behind it
+                    b = self._in
+                    n = (b[3] << 8) | b[4]
+                    v = self._bv  # the last such body's view: records of one size (the usual case) share it
+                    if v is None or len(v) != n:
+                        v = self._body_view(n)
+                else:
+                    v = self.receive_buffer(self.wanted())
+                n = readinto(v)
                 if n:
                     self._iend += n
                     return n
@@ -433,6 +442,13 @@ class TLSClientConnection:
             return None
         self._end_of_stream()
         return 0
+
+    def _body_view(self, n):
+        # receive_from's view of the n bytes behind a header at the buffer's start, kept in _bv
+        if 5 + n > len(self._in):  # (the buffer grows, and the views of the old one are dropped)
+            return self.receive_buffer(n)
+        v = self._bv = self._inmv[5:5 + n]
+        return v
 
     def received(self, n):
         """n bytes were read into the last receive_buffer(); 0 = end of stream (may raise TLSError)."""
