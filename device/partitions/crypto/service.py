@@ -171,14 +171,16 @@ _GCM_TAGS = (4, 8, 12, 13, 14, 15, 16)
 _volatile_get = keystore._volatile.get  # (the store's dict of volatile keys lives as long as the module)
 
 
-_MAX_PARSED = const(8)
-_parsed = {}  # AEAD header bytes -> _aead_parse's tuple (one per key and direction in use: a TLS connection has two)
+# The last AEAD header of each direction and its parse: [encrypt header, parse, decrypt header, parse]
+# (a TLS connection seals with one key and opens with another, so both hit on every record)
+_last = [b"", None, b"", None]
 
 
 def _aead_parse(hdr):
     """An AEAD header's fields and what follows from them alone: (encrypt, step, kid, alg, base, tag,
-    step in range), or the status refusing the algorithm. Valid ones are kept in _parsed: a record's
-    header is the same bytes as the last record's, so its unpack (a tuple) and these checks run once."""
+    step in range), or the status refusing the algorithm. dispatch keeps the last valid one of each
+    direction in _last: a record's header is the same bytes as the last record's, so its unpack (a
+    tuple) and these checks run once per key."""
     func, step, kid, alg, op = _unpack(_HEADER_FORMAT, hdr)
     base = alg & ~_TAG_MASK
     tag = (alg & _TAG_MASK) >> 16
@@ -190,11 +192,7 @@ def _aead_parse(hdr):
             return _psa.PSA_ERROR_INVALID_ARGUMENT
     else:
         return _psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x05000000 else _psa.PSA_ERROR_INVALID_ARGUMENT
-    p = (func == _AEAD_ENCRYPT, step, kid, alg, base, tag, 7 <= step <= 13 if base == _CCM else 1 <= step <= 128)
-    if len(_parsed) >= _MAX_PARSED:
-        _parsed.clear()
-    _parsed[hdr] = p
-    return p
+    return (func == _AEAD_ENCRYPT, step, kid, alg, base, tag, 7 <= step <= 13 if base == _CCM else 1 <= step <= 128)
 
 
 def _aead(msg, p):
@@ -436,12 +434,15 @@ def dispatch(msg):
     func = hdr[0] | (hdr[1] << 8)  # (the header's first field, little endian)
     if func != _AEAD_ENCRYPT and func != _AEAD_DECRYPT:
         return _handle(msg, func, hdr)
-    # (only AEAD headers are looked up: a miss compares the bytes of every key its probes meet)
-    p = _parsed.get(hdr)  # the record path: a header seen before (the same bytes), parsed and checked then
-    if p is None:
+    i = (func - _AEAD_ENCRYPT) << 1  # this direction's slots in _last
+    if hdr == _last[i]:  # the record path: the header of the last call (the same bytes), parsed then
+        p = _last[i + 1]
+    else:
         p = _aead_parse(hdr)
         if p.__class__ is _int:  # the algorithm refused
             return p
+        _last[i] = hdr
+        _last[i + 1] = p
     return _aead(msg, p)  # (no table lookup, no try here)
 
 
