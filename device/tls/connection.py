@@ -164,6 +164,8 @@ class TLSClientConnection:
     # one tuple, not four attributes, each of which would be an entry of this class's dict (see the
     # handshake functions below)
     _options = (None, None, None, True)
+    _hv = None  # receive_from's view of the input buffer's first 5 bytes (made on first use)
+    _bv = None  # receive_from's view of the body behind that header, for the last body length read
 
     def __init__(self, identity, psk, suites=None, max_fragment_length=None, record_size_limit=None,
                  server_name=None, extended_master_secret=True, random=None):
@@ -404,6 +406,7 @@ class TLSClientConnection:
                 grown[:live] = self._inmv[self._ipos:end]
                 self._in = grown
                 self._inmv = memoryview(grown)
+                self._hv = self._bv = None  # (receive_from's views were of the old buffer)
             self._ipos = 0
             self._iend = end = live
         return self._inmv[end:end + n]
@@ -414,11 +417,25 @@ class TLSClientConnection:
         # then the body it announces -- in one engine call instead of several (receive_buffer,
         # wanted, received, _complete, twice). Returns the last read's count: 0 at the end of the
         # stream (handled as received(0) handles it), None when a non-blocking socket has nothing.
-        n = readinto(self.receive_buffer(self.wanted()))
+        if self._iend:  # part of a record is buffered already: read what it lacks
+            n = readinto(self.receive_buffer(self.wanted()))
+        else:  # an empty buffer (the usual case between records): the header into its first 5 bytes,
+            v = self._hv  # through a view made once (receive_buffer would make one per record)
+            if v is None:
+                v = self._hv = self._inmv[:5]
+            n = readinto(v)
         if n:
             self._iend += n
             if n == 5 and not self._complete():  # a header alone: its body follows
-                n = readinto(self.receive_buffer(self.wanted()))
+                if self._iend == 5:  # at the buffer's start: the body goes right behind it
+                    b = self._in
+                    n = (b[3] << 8) | b[4]
+                    v = self._bv  # the last such body's view: records of one size (the usual case) share it
+                    if v is None or len(v) != n:
+                        v = self._body_view(n)
+                else:
+                    v = self.receive_buffer(self.wanted())
+                n = readinto(v)
                 if n:
                     self._iend += n
                     return n
@@ -428,6 +445,13 @@ class TLSClientConnection:
             return None
         self._end_of_stream()
         return 0
+
+    def _body_view(self, n):
+        # receive_from's view of the n bytes behind a header at the buffer's start, kept in _bv
+        if 5 + n > len(self._in):  # (the buffer grows, and the views of the old one are dropped)
+            return self.receive_buffer(n)
+        v = self._bv = self._inmv[5:5 + n]
+        return v
 
     def received(self, n):
         """n bytes were read into the last receive_buffer(); 0 = end of stream (may raise TLSError)."""
@@ -472,7 +496,7 @@ class TLSClientConnection:
         # is opened only once it is complete: this function and _complete keep their frames on the
         # C stack, and _next_record (whose frame MicroPython takes from the heap) runs once per record
         while self._state != _CLOSED:
-            if not self._complete():
+            if self._iend - self._ipos < 5 or not self._complete():  # (an empty buffer without a call)
                 return None
             data = self._next_record(out, limit)
             if data is None or data:  # (None: incomplete after all; an int count or non-empty bytes)

@@ -184,7 +184,7 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
 
 
 _SCRATCH_MAX = 1024  # records up to this size are sealed in the reused record buffer
-_psa_call = _c._psa_call
+_psa = _c._psa  # seal_view/open_span call the backend's call() as psa.psa_call does (one Python call layer less)
 _HANDLE = _c.TFM_CRYPTO_HANDLE
 _outvec = _c._psa.psa_outvec
 
@@ -253,8 +253,8 @@ class AEADRecords:
         ov.base = ct  # (our own record buffer: no try/finally to drop it, a smaller frame instead)
         ov.len = n + self._tag
         # nonce || additional data in one pack (bytes: the SPM passes it on as it is)
-        status = _psa_call(_HANDLE, 0, (hdr, _pack(">4sQQBHH", self.write_iv, seq, seq, ctype, 0x0303, n),
-                                        plaintext), self._ovs)
+        status = (_psa._impl or _psa._start()).call(  # (psa.psa_call's body: a Python call layer less)
+            _HANDLE, 0, (hdr, _pack(">4sQQBHH", self.write_iv, seq, seq, ctype, 0x0303, n), plaintext), self._ovs)
         got = ov.len
         ov.base = None
         if status:
@@ -303,7 +303,7 @@ class AEADRecords:
         ov.base = out
         ov.len = n
         # (bytes: the SPM passes them on; a memoryview it would copy the same way, at more cost)
-        status = _psa_call(_HANDLE, 0, (hdr, bytes(na), bytes(buf[start:end])), self._ovs)
+        status = (_psa._impl or _psa._start()).call(_HANDLE, 0, (hdr, bytes(na), bytes(buf[start:end])), self._ovs)
         n = ov.len
         # no reference to the caller's buffer stays behind; no try/finally for it (a smaller heap
         # frame): should psa_call raise, the next seal/open or destroy() drops it

@@ -752,3 +752,23 @@ def test_stream_refuses_an_oversized_record_header_before_reading_its_body():
             raise AssertionError("oversized record accepted")
         assert len(t.conn._in) == size
         t.close()
+
+
+def test_stream_readinto_views_follow_the_input_buffer_when_it_grows():
+    # over a read-exactly stream receive_from reads headers and bodies through views it keeps (one for
+    # the header, one per body length): same-sized records share them, a record bigger than the input
+    # buffer grows it, and the records after that must land in the new buffer, not the old one
+    reply = FLIGHTS["openssl_ccm"][1]
+    t, sock, srv = _stream("readinto", [1])
+    assert t.read(len(reply)) == reply
+    msgs = [b"a" * 64, b"b" * 64, b"c" * 600, b"d" * 64, b"e" * 64, b"f" * 3, b"g" * 64]
+    sock.data += b"".join(srv.seal_record(23, m) for m in msgs)
+    size = len(t.conn._in)
+    buf = bytearray(640)
+    got = []
+    for m in msgs:
+        n = t.readinto(buf)
+        got.append(bytes(buf[:n]))
+    assert got == msgs
+    assert len(t.conn._in) > size  # (the 600-byte record grew it: 512 bytes at first)
+    t.close()

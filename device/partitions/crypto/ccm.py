@@ -79,11 +79,11 @@ def _buffers(n, q, a):
 
 def _plan(n, t, q, a):
     """The views and constants one shape of call needs: from _plans, or made (and kept when the
-    scratch serves). A tuple, indexed by the functions below:
-    (mac[:end of the MAC input], flags, length field of B0, nonce view, aad header, aad view, pad after the aad, message
-    offset, pad after the message, tag offset, tmpl, keystream blocks' end, tmpl[:end], ks[:end],
-    ks[16 + n:16 + n + t], ks[:t], ks[16:16 + n + t], mac[T - n:T + t], the whole MAC buffer, the MAC T's
-    view mac[T:T + t], the int with the low 8 * t bits set)."""
+    scratch serves). Two tuples, unpacked by the functions below:
+    (mac[:end of the MAC input], flags, length field of B0, nonce view, aad header, aad view, pad after the aad,
+    message offset, pad after the message, the whole MAC buffer, the MAC T's view mac[T:T + t], the int with
+    the low 8 * t bits set), (tmpl, keystream blocks' end, tmpl[:end], ks[:end], ks[16 + n:16 + n + t], ks[:t],
+    ks[16:16 + n + t], mac[T - n:T + t])."""
     if n > _cap or q != _q or a > AAD_MAX:
         tmpl, ks, mac, stage = _buffers(n, q, a)
         keep = tmpl is _tmpl
@@ -106,10 +106,13 @@ def _plan(n, t, q, a):
     tag_at = off - 16  # the MAC T: mac[tag_at:off]
     kend = (n + 31) & ~15  # blocks A0..Am
     st = memoryview(stage)
-    p = (mac[:off], (0x40 if a else 0) | (((t - 2) // 2) << 3) | (q - 1), n.to_bytes(q, "big"), st[:nl],
-         ahdr, st[nl:nl + a], _ZERO[:moff - aend], moff, _ZERO[:off - moff - n], tag_at, tmpl, kend,
-         tmpl[:kend], ks[:kend], ks[16 + n:16 + n + t], ks[:t], ks[16:16 + n + t], mac[tag_at - n:tag_at + t], mac,
-         mac[tag_at:tag_at + t], (1 << (8 * t)) - 1)
+    # (two tuples, the MAC's views and the keystream's: unpacked as a nested target, the largest tuple
+    # sets the stack depth of seal's and unseal's frames, which MicroPython takes from the heap)
+    p = ((mac[:off], (0x40 if a else 0) | (((t - 2) // 2) << 3) | (q - 1), n.to_bytes(q, "big"), st[:nl],
+          ahdr, st[nl:nl + a], _ZERO[:moff - aend], moff, _ZERO[:off - moff - n], mac, mac[tag_at:tag_at + t],
+          (1 << (8 * t)) - 1),
+         (tmpl, kend, tmpl[:kend], ks[:kend], ks[16 + n:16 + n + t], ks[:t], ks[16:16 + n + t],
+          mac[tag_at - n:tag_at + t]))
     if keep:
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
@@ -151,8 +154,8 @@ def seal(cipher, na, nonce_len, plaintext, tag_len=16):
         p = _shape(nonce_len, tag_len, n, na)
     else:
         _stage[:_len(na)] = na
-    mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, tag_at, tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, \
-        ks_x, x_v, whole, tag_v, low = p
+    (mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, whole, tag_v, low), \
+        (tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, ks_x, x_v) = p
     # B0 || encoded AAD || message, zero-padded, then CBC-MAC in place: T is at mac[tag_at:tag_at + 16]
     mac[0] = flags
     mac[1:nonce_len + 1] = nonce
@@ -186,8 +189,8 @@ def unseal(cipher, na, nonce_len, data, tag_len=16):
         p = _shape(nonce_len, tag_len, n, na)
     else:
         _stage[:_len(na)] = na
-    mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, tag_at, tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, \
-        ks_x, x_v, whole, tag_v, low = p
+    (mac, flags, b0len, nonce, ahdr, aad, apad, moff, mpad, whole, tag_v, low), \
+        (tmpl, kend, tmpl_v, ks_v, tag_dst, tag_src, ks_x, x_v) = p
     for i in range(1, kend, 16):
         tmpl[i:i + nonce_len] = nonce
     cipher.ecb_encrypt_to(tmpl_v, ks_v)
@@ -208,8 +211,9 @@ def unseal(cipher, na, nonce_len, data, tag_len=16):
     mac[moff + n:_len(mac)] = mpad
     cipher.cbc_mac_into(mac)
     # T against T' (x's low bits): XOR of two ints, then a test for zero -- every digit is XORed
-    # (no early exit, constant time), and in C rather than a Python loop over the tag's bytes
-    if (_from_bytes(tag_v, "big") ^ x) & low:
+    # (no early exit, constant time), and in C rather than a Python loop over the tag's bytes; T' is
+    # masked out of x first, so that the XOR runs on tag-sized ints, not on the whole record
+    if _from_bytes(tag_v, "big") ^ (x & low):
         raise InvalidTag("CCM tag mismatch")
     return out[:n]
 

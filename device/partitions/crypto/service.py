@@ -171,12 +171,16 @@ _GCM_TAGS = (4, 8, 12, 13, 14, 15, 16)
 _volatile_get = keystore._volatile.get  # (the store's dict of volatile keys lives as long as the module)
 
 
-def _aead(msg, hdr):
-    """AEAD encrypt/decrypt (the header `hdr` is in_vec[0], read already): the PSA status.
+# The last AEAD header of each direction and its parse: [encrypt header, parse, decrypt header, parse]
+# (a TLS connection seals with one key and opens with another, so both hit on every record)
+_last = [b"", None, b"", None]
 
-    One function from the header to psa_write, returning statuses rather than raising them: on
-    MicroPython a function this size gets its frame from the heap at every call, so the record path
-    has one such frame here, not one per helper."""
+
+def _aead_parse(hdr):
+    """An AEAD header's fields and what follows from them alone: (encrypt, step, kid, alg, base, tag,
+    step in range), or the status refusing the algorithm. dispatch keeps the last valid one of each
+    direction in _last: a record's header is the same bytes as the last record's, so its unpack (a
+    tuple) and these checks run once per key."""
     func, step, kid, alg, op = _unpack(_HEADER_FORMAT, hdr)
     base = alg & ~_TAG_MASK
     tag = (alg & _TAG_MASK) >> 16
@@ -188,13 +192,22 @@ def _aead(msg, hdr):
             return _psa.PSA_ERROR_INVALID_ARGUMENT
     else:
         return _psa.PSA_ERROR_NOT_SUPPORTED if alg & _CATEGORY == 0x05000000 else _psa.PSA_ERROR_INVALID_ARGUMENT
+    return (func == _AEAD_ENCRYPT, step, kid, alg, base, tag, 7 <= step <= 13 if base == _CCM else 1 <= step <= 128)
+
+
+def _aead(msg, p):
+    """AEAD encrypt/decrypt, the header parsed into `p` (_aead_parse): the PSA status.
+
+    One function from the header to psa_write, returning statuses rather than raising them: on
+    MicroPython a function this size gets its frame from the heap at every call, so the record path
+    has one such frame here, not one per helper."""
+    encrypt, step, kid, alg, base, tag, step_ok = p
     k = _volatile_get(kid)  # a session key: one dict probe
     if k is None or k.owner != msg.client_id:
         try:
             k = keystore.get(kid, msg.client_id)  # persistent keys, and every error
         except PSAError as e:
             return e.status
-    encrypt = func == _AEAD_ENCRYPT
     if not k.usage & (_USAGE_ENCRYPT if encrypt else _USAGE_DECRYPT) or k.alg != alg:
         return _psa.PSA_ERROR_NOT_PERMITTED
     if k.type != _AES:
@@ -203,7 +216,7 @@ def _aead(msg, hdr):
     if step > sizes[1]:
         return _psa.PSA_ERROR_INVALID_ARGUMENT
     n = sizes[2] + tag if encrypt else sizes[2] - tag
-    if not (7 <= step <= 13 if base == _CCM else 1 <= step <= 128):
+    if not step_ok:
         return _psa.PSA_ERROR_INVALID_ARGUMENT
     if n < 0:
         return _psa.PSA_ERROR_INVALID_SIGNATURE
@@ -234,9 +247,10 @@ def _aead(msg, hdr):
 
 
 def _aead_handler(func):
-    # HANDLERS' entries for the AEAD functions (dispatch calls _aead directly, with the header it read)
+    # HANDLERS' entries for the AEAD functions (dispatch calls _aead directly, with the header it parsed)
     def h(msg, step, kid, alg, op):
-        status = _aead(msg, struct.pack(_HEADER_FORMAT, func, step, kid, alg, op))
+        p = _aead_parse(struct.pack(_HEADER_FORMAT, func, step, kid, alg, op))
+        status = p if p.__class__ is int else _aead(msg, p)
         if status:
             _err(status)
 
@@ -409,6 +423,7 @@ HANDLERS = {
 _HEADER_SIZE = const(16)  # C.HEADER_SIZE, folded
 _HEADER_FORMAT = C.HEADER_FORMAT
 _unpack = struct.unpack
+_int = int
 
 
 def dispatch(msg):
@@ -417,9 +432,18 @@ def dispatch(msg):
         return _psa.PSA_ERROR_PROGRAMMER_ERROR
     hdr = psa_read(msg, 0, _HEADER_SIZE)
     func = hdr[0] | (hdr[1] << 8)  # (the header's first field, little endian)
-    if func == _AEAD_ENCRYPT or func == _AEAD_DECRYPT:  # the record path: no table lookup, no try here
-        return _aead(msg, hdr)
-    return _handle(msg, func, hdr)
+    if func != _AEAD_ENCRYPT and func != _AEAD_DECRYPT:
+        return _handle(msg, func, hdr)
+    i = (func - _AEAD_ENCRYPT) << 1  # this direction's slots in _last
+    if hdr == _last[i]:  # the record path: the header of the last call (the same bytes), parsed then
+        p = _last[i + 1]
+    else:
+        p = _aead_parse(hdr)
+        if p.__class__ is _int:  # the algorithm refused
+            return p
+        _last[i] = hdr
+        _last[i + 1] = p
+    return _aead(msg, p)  # (no table lookup, no try here)
 
 
 def _handle(msg, func, hdr):
