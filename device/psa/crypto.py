@@ -112,6 +112,8 @@ _result_ov = None  # the out-vector over _result (created on first use)
 
 def _out(n):
     global _result_ov
+    if _psa._impl is None:  # boot the secure world first: its partitions' init calls use this out-vector too
+        _psa._start()
     if n > _RESULT_MAX:
         return _psa.psa_outvec(bytearray(n), n)
     o = _result_ov

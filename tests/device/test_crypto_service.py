@@ -4,9 +4,11 @@ import hashlib
 
 from device import psa
 from device.psa import crypto as C
+from device.psa import spm
 from device.partitions import crypto as crypto_partition
 from device.partitions.crypto import aes, ccm, tls12
 from tests.device import crypto_fixtures as cf
+from tests.device import psa_fixtures as fx
 
 H = bytes.fromhex
 HMAC256 = C.PSA_ALG_HMAC(C.PSA_ALG_SHA_256)
@@ -131,6 +133,23 @@ def test_hmac_rfc4231_through_the_partition_and_verify():
                 psa.PSA_ERROR_INVALID_SIGNATURE)
         assert cf.status_of(C.psa_mac_compute, k, C.PSA_ALG_HMAC(0x0200000B), b"m") == psa.PSA_ERROR_NOT_SUPPORTED
     finally:
+        cf.stop(root)
+
+
+def test_the_call_that_boots_the_secure_world_gets_the_length_it_asked_for():
+    # the first PSA call starts the secure world, whose partitions' init make crypto calls of their own
+    # (attest's): they must not leave their out-vector length on the shared result out-vector
+    root = fx.temp_root()
+    prev = spm._config
+    try:
+        for n in (4, 12):
+            psa.set_backend(None)
+            spm._spm = None
+            spm._config = {"storage_root": root, "partitions": ["its", "crypto", "attest"]}
+            assert len(C.psa_generate_random(n)) == n
+            assert spm._spm is not None and psa.backend() is spm._spm  # this call did boot it
+    finally:
+        spm._config = prev
         cf.stop(root)
 
 
