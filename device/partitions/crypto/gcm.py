@@ -30,7 +30,18 @@ all, E(J0) for the tag included. Other nonce lengths take the general path (GHAS
 from device.compat import const
 from device.partitions.crypto.aes import ctr_blocks, InvalidTag
 
-_M127 = (1 << 127) - 1
+import sys
+
+# GHASH on three small ints ("limbs") where the port's small ints hold 48 bits: MicroPython's
+# small ints are 63-bit signed on 64-bit ports but 31-bit on 32-bit boards, where a 48-bit limb
+# would be a heap-allocated big int at every operation (slower than the big-int path); CPython
+# takes the limb path too (its ints are all objects, either path is correct).
+LIMBS = sys.maxsize > 0x7FFFFFFF
+_M40 = const(0xFFFFFFFFFF)
+_ZERO3 = (0, 0, 0)
+_R8 = None  # 256 small ints, built on the first limb table: see _limb_tables
+
+_M127 = (1 << 127) - 1  # (big-int path)
 SCRATCH_MAX = const(1024)  # message bytes a call handles in the reused counter buffers
 
 _tmpl = None  # memoryview: blocks N || counter (counter 1, 2, ...): per call the nonce N is written
@@ -54,10 +65,173 @@ def _counters(n):
     return t, ks
 
 
+def _nibbles(p0, p1, p2, p3):
+    """The 16 XOR combinations of p0..p3, index bit 3 picking p0 (one list literal: no stores)."""
+    p23 = p2 ^ p3
+    p01 = p0 ^ p1
+    return [0, p3, p2, p23, p1, p1 ^ p3, p1 ^ p2, p1 ^ p23,
+            p0, p0 ^ p3, p0 ^ p2, p0 ^ p23, p01, p01 ^ p3, p01 ^ p2, p01 ^ p23]
+
+
+def _limb_tables(h):
+    """The per-key tables of the limb path for the hash key h (an int): six lists of 16 small ints.
+
+    A 128-bit value V (GCM bit order: the int's top bit is the coefficient of x^0) is held as
+    three limbs, V >> 80 (48 bits), V >> 40 & _M40 and V & _M40. For a byte b of a block, b * H is
+    hi[b >> 4] ^ lo[b & 15]: hi[n] = n * H with n's top bit as x^0, lo[n] = hi[n] * x^4; each of
+    hi and lo as three lists, one per limb: (ha, hb, hc, la, lb, lc)."""
+    global _R8
+    if _R8 is None:
+        # R8[r]: the limb-a part of r * x^128 (reduced) for the 8 bits r shifted out of limb c
+        # by a multiplication by x^8: x^128 = 1 + x + x^2 + x^7 is 0xE1 << 120 in this bit order,
+        # and bit j of r (the coefficient of x^(127 - j)) lands on 0xE1 << (113 + j): the
+        # carry-less product r * 0xE1 = r ^ r << 5 ^ r << 6 ^ r << 7, << 113; limb a starts at bit 80.
+        _R8 = [(r ^ (r << 5) ^ (r << 6) ^ (r << 7)) << 33 for r in range(256)]
+    a, b, c = h >> 80, (h >> 40) & _M40, h & _M40
+    pa = []  # H * x^k for k = 0..7, limb by limb; * x is a right shift by one, reduced
+    pb = []
+    pc = []
+    for _ in range(8):
+        pa.append(a)
+        pb.append(b)
+        pc.append(c)
+        r = c & 1
+        c = (c >> 1) | ((b & 1) << 39)
+        b = (b >> 1) | ((a & 1) << 39)
+        a = (a >> 1) ^ (0xE1 << 40 if r else 0)
+    return (_nibbles(pa[0], pa[1], pa[2], pa[3]), _nibbles(pb[0], pb[1], pb[2], pb[3]),
+            _nibbles(pc[0], pc[1], pc[2], pc[3]), _nibbles(pa[4], pa[5], pa[6], pa[7]),
+            _nibbles(pb[4], pb[5], pb[6], pb[7]), _nibbles(pc[4], pc[5], pc[6], pc[7]))
+
+
+def _ghash_limbs(t, data, n, y):
+    """GHASH over data[:n] (a partial last block zero padded) from the state y (three limbs): the new
+    state. No allocation per step: every value is a small int.
+
+    Per block, X = Y ^ block is multiplied by H Horner style from X's last byte (x^120..x^127) to its
+    first (Shoup's method): Z = Z * x^8 ^ b * H. Z * x^8 is a right shift by 8 across the limbs (za,
+    zb, zc); the 8 bits r leaving limb zc come back reduced through R8 into limb za. The 16 steps
+    are written out: as a loop they cost ~40 % more on MicroPython (loop and shift-count bytecodes,
+    the limb tuples it iterates over)."""
+    ha, hb, hc, la, lb, lc = t
+    r8 = _R8
+    fb = int.from_bytes
+    za, zb, zc = y
+    for off in range(0, n, 16):
+        blk, o = data, off
+        if off + 16 > n:  # the zero padding of a partial last block
+            blk, o = bytes(data[off:n]) + bytes(off + 16 - n), 0
+        xc = zc ^ fb(blk[o + 11: o + 16], "big")  # X = Y ^ block, as limbs
+        xb = zb ^ fb(blk[o + 6: o + 11], "big")
+        xa = za ^ fb(blk[o: o + 6], "big")
+        u = (xc >> 4) & 15  # X's last byte: Z = b * H
+        m = xc & 15
+        za = ha[u] ^ la[m]
+        zb = hb[u] ^ lb[m]
+        zc = hc[u] ^ lc[m]
+        u = (xc >> 12) & 15
+        m = (xc >> 8) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xc >> 20) & 15
+        m = (xc >> 16) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xc >> 28) & 15
+        m = (xc >> 24) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xc >> 36) & 15
+        m = (xc >> 32) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xb >> 4) & 15
+        m = xb & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xb >> 12) & 15
+        m = (xb >> 8) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xb >> 20) & 15
+        m = (xb >> 16) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xb >> 28) & 15
+        m = (xb >> 24) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xb >> 36) & 15
+        m = (xb >> 32) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xa >> 4) & 15
+        m = xa & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xa >> 12) & 15
+        m = (xa >> 8) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xa >> 20) & 15
+        m = (xa >> 16) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xa >> 28) & 15
+        m = (xa >> 24) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xa >> 36) & 15
+        m = (xa >> 32) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+        u = (xa >> 44) & 15
+        m = (xa >> 40) & 15
+        r = zc & 255
+        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+    return za, zb, zc
+
+
 class GCM:
-    def __init__(self, cipher):
+    def __init__(self, cipher, limbs=None):
+        """GHASH tables for the key of `cipher`. limbs: None = this port's choice (LIMBS), True/False
+        to force the small-int limb or the big-int path (tests run both everywhere)."""
         self._c = cipher
         h = int.from_bytes(cipher.ecb_encrypt(bytes(16)), "big")
+        self._limbs = LIMBS if limbs is None else limbs
+        if self._limbs:
+            self._t = _limb_tables(h)
+            return
         lo = [0] * 16  # carry-less n * H, n a nibble (up to 131 bits)
         lo[1], lo[2], lo[4], lo[8] = h, h << 1, h << 2, h << 3
         for i in (3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15):  # one XOR each: i without its lowest bit, and that bit
@@ -67,10 +241,17 @@ class GCM:
 
     def _ghash(self, data, y=0, n=None):
         """GHASH over data[:n] (n defaults to all of it; a partial last block is zero padded),
-        continuing from state y."""
-        t3, t2, t1, t0 = self._t
+        continuing from state y (an int)."""
         if n is None:
             n = len(data)
+        if self._limbs:
+            y = _ghash_limbs(self._t, data, n, (y >> 80, (y >> 40) & _M40, y & _M40))
+            return (y[0] << 80) | (y[1] << 40) | y[2]
+        return self._ghash_big(data, y, n)
+
+    def _ghash_big(self, data, y, n):
+        """The big-int path of _ghash (ports whose small ints are narrower than 48 bits)."""
+        t3, t2, t1, t0 = self._t
         for off in range(0, n, 16):
             end = off + 16
             if end <= n:
@@ -98,10 +279,18 @@ class GCM:
     def _s(self, aad, ct, n):
         """GHASH(H, A, C): the AAD, then ct[:n], then the lengths block."""
         a = len(aad)
-        y = self._ghash(aad) if a else 0
+        lens = (8 * a).to_bytes(8, "big") + (8 * n).to_bytes(8, "big")
+        if self._limbs:  # the state stays three small ints from the first block to the last
+            t = self._t
+            y = _ghash_limbs(t, aad, a, _ZERO3) if a else _ZERO3
+            if n:
+                y = _ghash_limbs(t, ct, n, y)
+            y = _ghash_limbs(t, lens, 16, y)
+            return (y[0] << 80) | (y[1] << 40) | y[2]
+        y = self._ghash_big(aad, 0, a) if a else 0
         if n:
-            y = self._ghash(ct, y, n)
-        return self._ghash(((8 * a) << 64 | (8 * n)).to_bytes(16, "big"), y)
+            y = self._ghash_big(ct, y, n)
+        return self._ghash_big(lens, y, 16)
 
     def _keystream(self, nonce, n):
         """(E(J0) as an int, keystream of n bytes as an int)."""
