@@ -104,9 +104,11 @@ def _limb_tables(h):
             _nibbles(pb[4], pb[5], pb[6], pb[7]), _nibbles(pc[4], pc[5], pc[6], pc[7]))
 
 
-def _ghash_limbs(t, data, n, y):
-    """GHASH over data[:n] (a partial last block zero padded) from the state y (three limbs): the new
-    state. No allocation per step: every value is a small int.
+def _ghash_limbs(t, parts, y):
+    """GHASH from the state y (three limbs) over the parts ((data, n), ...), each data[:n] with its
+    partial last block zero padded: the new state. One call for a whole message (AAD, ciphertext,
+    lengths: a call is a heap-allocated frame on MicroPython). No allocation per step: every value
+    is a small int.
 
     Per block, X = Y ^ block is multiplied by H Horner style from X's last byte (x^120..x^127) to its
     first (Shoup's method): Z = Z * x^8 ^ b * H. Z * x^8 is a right shift by 8 across the limbs (za,
@@ -117,108 +119,109 @@ def _ghash_limbs(t, data, n, y):
     r8 = _R8
     fb = int.from_bytes
     za, zb, zc = y
-    for off in range(0, n, 16):
-        blk, o = data, off
-        if off + 16 > n:  # the zero padding of a partial last block
-            blk, o = bytes(data[off:n]) + bytes(off + 16 - n), 0
-        xc = zc ^ fb(blk[o + 11: o + 16], "big")  # X = Y ^ block, as limbs
-        xb = zb ^ fb(blk[o + 6: o + 11], "big")
-        xa = za ^ fb(blk[o: o + 6], "big")
-        u = (xc >> 4) & 15  # X's last byte: Z = b * H
-        m = xc & 15
-        za = ha[u] ^ la[m]
-        zb = hb[u] ^ lb[m]
-        zc = hc[u] ^ lc[m]
-        u = (xc >> 12) & 15
-        m = (xc >> 8) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xc >> 20) & 15
-        m = (xc >> 16) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xc >> 28) & 15
-        m = (xc >> 24) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xc >> 36) & 15
-        m = (xc >> 32) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xb >> 4) & 15
-        m = xb & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xb >> 12) & 15
-        m = (xb >> 8) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xb >> 20) & 15
-        m = (xb >> 16) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xb >> 28) & 15
-        m = (xb >> 24) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xb >> 36) & 15
-        m = (xb >> 32) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xa >> 4) & 15
-        m = xa & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xa >> 12) & 15
-        m = (xa >> 8) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xa >> 20) & 15
-        m = (xa >> 16) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xa >> 28) & 15
-        m = (xa >> 24) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xa >> 36) & 15
-        m = (xa >> 32) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-        u = (xa >> 44) & 15
-        m = (xa >> 40) & 15
-        r = zc & 255
-        zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
-        zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-        za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+    for data, n in parts:
+        for off in range(0, n, 16):
+            blk, o = data, off
+            if off + 16 > n:  # the zero padding of a partial last block
+                blk, o = bytes(data[off:n]) + bytes(off + 16 - n), 0
+            xc = zc ^ fb(blk[o + 11: o + 16], "big")  # X = Y ^ block, as limbs
+            xb = zb ^ fb(blk[o + 6: o + 11], "big")
+            xa = za ^ fb(blk[o: o + 6], "big")
+            u = (xc >> 4) & 15  # X's last byte: Z = b * H
+            m = xc & 15
+            za = ha[u] ^ la[m]
+            zb = hb[u] ^ lb[m]
+            zc = hc[u] ^ lc[m]
+            u = (xc >> 12) & 15
+            m = (xc >> 8) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xc >> 20) & 15
+            m = (xc >> 16) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xc >> 28) & 15
+            m = (xc >> 24) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xc >> 36) & 15
+            m = (xc >> 32) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xb >> 4) & 15
+            m = xb & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xb >> 12) & 15
+            m = (xb >> 8) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xb >> 20) & 15
+            m = (xb >> 16) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xb >> 28) & 15
+            m = (xb >> 24) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xb >> 36) & 15
+            m = (xb >> 32) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xa >> 4) & 15
+            m = xa & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xa >> 12) & 15
+            m = (xa >> 8) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xa >> 20) & 15
+            m = (xa >> 16) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xa >> 28) & 15
+            m = (xa >> 24) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xa >> 36) & 15
+            m = (xa >> 32) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            u = (xa >> 44) & 15
+            m = (xa >> 40) & 15
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
+            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
     return za, zb, zc
 
 
@@ -245,7 +248,7 @@ class GCM:
         if n is None:
             n = len(data)
         if self._limbs:
-            y = _ghash_limbs(self._t, data, n, (y >> 80, (y >> 40) & _M40, y & _M40))
+            y = _ghash_limbs(self._t, ((data, n),), (y >> 80, (y >> 40) & _M40, y & _M40))
             return (y[0] << 80) | (y[1] << 40) | y[2]
         return self._ghash_big(data, y, n)
 
@@ -281,11 +284,7 @@ class GCM:
         a = len(aad)
         lens = (8 * a).to_bytes(8, "big") + (8 * n).to_bytes(8, "big")
         if self._limbs:  # the state stays three small ints from the first block to the last
-            t = self._t
-            y = _ghash_limbs(t, aad, a, _ZERO3) if a else _ZERO3
-            if n:
-                y = _ghash_limbs(t, ct, n, y)
-            y = _ghash_limbs(t, lens, 16, y)
+            y = _ghash_limbs(self._t, ((aad, a), (ct, n), (lens, 16)), _ZERO3)
             return (y[0] << 80) | (y[1] << 40) | y[2]
         y = self._ghash_big(aad, 0, a) if a else 0
         if n:
