@@ -39,6 +39,7 @@ import sys
 LIMBS = sys.maxsize > 0x7FFFFFFF
 _M40 = const(0xFFFFFFFFFF)
 _ZERO3 = (0, 0, 0)
+UPGRADE_BLOCKS = const(48)  # blocks a key hashes with the nibble tables before it builds the byte tables
 _R8 = None  # 256 small ints, built on the first limb table: see _limb_tables
 
 _M127 = (1 << 127) - 1  # (big-int path)
@@ -225,6 +226,109 @@ def _ghash_limbs(t, parts, y):
     return za, zb, zc
 
 
+def _byte_tables(t):
+    """The 256-entry tables (ma, mb, mc) of b * H for every byte b, one list per limb, from the nibble
+    tables t: b * H = hi[b >> 4] ^ lo[b & 15]. Costs ~4 nibble-table builds; see GCM._s for when."""
+    return tuple([h ^ lo for h in t[i] for lo in t[i + 3]] for i in range(3))
+
+
+def _ghash_bytes(t8, parts, y):
+    """_ghash_limbs with the byte tables of _byte_tables: one lookup per limb and byte instead of two
+    (~20 % fewer instructions per block)."""
+    ma, mb, mc = t8
+    r8 = _R8
+    fb = int.from_bytes
+    za, zb, zc = y
+    for data, n in parts:
+        for off in range(0, n, 16):
+            blk, o = data, off
+            if off + 16 > n:  # the zero padding of a partial last block
+                blk, o = bytes(data[off:n]) + bytes(off + 16 - n), 0
+            xc = zc ^ fb(blk[o + 11: o + 16], "big")  # X = Y ^ block, as limbs
+            xb = zb ^ fb(blk[o + 6: o + 11], "big")
+            xa = za ^ fb(blk[o: o + 6], "big")
+            m = xc & 255  # X's last byte: Z = b * H
+            za = ma[m]
+            zb = mb[m]
+            zc = mc[m]
+            m = (xc >> 8) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xc >> 16) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xc >> 24) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xc >> 32) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = xb & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xb >> 8) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xb >> 16) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xb >> 24) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xb >> 32) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = xa & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xa >> 8) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xa >> 16) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xa >> 24) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xa >> 32) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+            m = (xa >> 40) & 255
+            r = zc & 255
+            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
+            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
+            za = (za >> 8) ^ r8[r] ^ ma[m]
+    return za, zb, zc
+
+
 class GCM:
     def __init__(self, cipher, limbs=None):
         """GHASH tables for the key of `cipher`. limbs: None = this port's choice (LIMBS), True/False
@@ -234,6 +338,8 @@ class GCM:
         self._limbs = LIMBS if limbs is None else limbs
         if self._limbs:
             self._t = _limb_tables(h)
+            self._t8 = None  # the byte tables, once this key has hashed UPGRADE_BLOCKS blocks
+            self._left = UPGRADE_BLOCKS
             return
         lo = [0] * 16  # carry-less n * H, n a nibble (up to 131 bits)
         lo[1], lo[2], lo[4], lo[8] = h, h << 1, h << 2, h << 3
@@ -248,9 +354,25 @@ class GCM:
         if n is None:
             n = len(data)
         if self._limbs:
-            y = _ghash_limbs(self._t, ((data, n),), (y >> 80, (y >> 40) & _M40, y & _M40))
+            y = self._ghash3(((data, n),), (y >> 80, (y >> 40) & _M40, y & _M40), (n + 15) >> 4)
             return (y[0] << 80) | (y[1] << 40) | y[2]
         return self._ghash_big(data, y, n)
+
+    def _ghash3(self, parts, y, blocks):
+        """The limb path: GHASH over parts ((data, n), ...) of `blocks` blocks from the limb state y.
+
+        A key starts with the nibble tables (cheap to build: a TLS handshake hashes only ~3 blocks
+        per key); after UPGRADE_BLOCKS blocks it builds the byte tables (about four times the nibble
+        tables' cost, ~20 % less per block from then on) and drops the nibble tables."""
+        t8 = self._t8
+        if t8 is not None:
+            return _ghash_bytes(t8, parts, y)
+        y = _ghash_limbs(self._t, parts, y)
+        self._left -= blocks
+        if self._left <= 0:
+            self._t8 = _byte_tables(self._t)
+            self._t = None
+        return y
 
     def _ghash_big(self, data, y, n):
         """The big-int path of _ghash (ports whose small ints are narrower than 48 bits)."""
@@ -284,7 +406,7 @@ class GCM:
         a = len(aad)
         lens = (8 * a).to_bytes(8, "big") + (8 * n).to_bytes(8, "big")
         if self._limbs:  # the state stays three small ints from the first block to the last
-            y = _ghash_limbs(self._t, ((aad, a), (ct, n), (lens, 16)), _ZERO3)
+            y = self._ghash3(((aad, a), (ct, n), (lens, 16)), _ZERO3, ((a + 15) >> 4) + ((n + 15) >> 4) + 1)
             return (y[0] << 80) | (y[1] << 40) | y[2]
         y = self._ghash_big(aad, 0, a) if a else 0
         if n:
