@@ -42,7 +42,7 @@ def test_default_path_follows_the_port():
     assert g._limbs == gcm.LIMBS
     import sys
 
-    assert gcm.LIMBS == (sys.maxsize > 0x7FFFFFFF)
+    assert gcm.LIMBS == (getattr(sys, "maxsize", 0) > 0x7FFFFFFF)
 
 
 def test_mcgrew_viega_cases_1_to_6_every_path():

@@ -38,7 +38,7 @@ import sys
 # small ints are 63-bit signed on 64-bit ports but 31-bit on 32-bit boards, where a 48-bit limb would
 # be a heap-allocated big int at every operation (slower than the big-int path below). CPython takes
 # the limb path too (its ints are all objects; either path is correct there).
-LIMBS = sys.maxsize > 0x7FFFFFFF
+LIMBS = getattr(sys, "maxsize", 0) > 0x7FFFFFFF  # (small builds may lack sys.maxsize: big-int path)
 _M40 = const(0xFFFFFFFFFF)
 _ZERO3 = (0, 0, 0)
 UPGRADE_BLOCKS = const(48)  # blocks a key hashes with nibble tables before it builds byte tables
