@@ -41,13 +41,13 @@ def nibble_tables(h):
     hi[b >> 4] ^ lo[b & 15]: hi[n] = n * H with n's top bit as x^0, lo[n] = hi[n] * x^4; each of
     hi and lo as three lists, one per limb: (ha, hb, hc, la, lb, lc)."""
     a, b, c = h >> 80, (h >> 40) & _M40, h & _M40
-    pa = []  # H * x^k for k = 0..7, limb by limb; * x is a right shift by one, reduced
-    pb = []
-    pc = []
-    for _ in range(8):
-        pa.append(a)
-        pb.append(b)
-        pc.append(c)
+    pa = [0] * 8  # H * x^k for k = 0..7, limb by limb; * x is a right shift by one, reduced
+    pb = [0] * 8  # (stores by index: an append is a method lookup and call on MicroPython)
+    pc = [0] * 8
+    for k in range(8):
+        pa[k] = a
+        pb[k] = b
+        pc[k] = c
         r = c & 1
         c = (c >> 1) | ((b & 1) << 39)
         b = (b >> 1) | ((a & 1) << 39)
