@@ -6,7 +6,7 @@
     plaintext = g.decrypt(nonce, aad, ct_tag, tag_len=16)   # aes.InvalidTag on a bad tag
 
 GHASH is most of a GCM record, so its two implementations are chosen per port (LIMBS):
-- small-int limbs (gcm_limbs; 64-bit MicroPython ports, CPython): the 128-bit state as three small
+- small-int limbs (gcm_limbs, gcm_bytes; 64-bit MicroPython ports, CPython): the 128-bit state as three small
   ints, Shoup's method one byte per step with a reduction table, no allocation per step. A key starts
   with nibble tables (cheap to build: a TLS handshake hashes ~3 blocks per key) and builds byte
   tables once it has hashed UPGRADE_BLOCKS blocks (~20 % less per block from then on).
@@ -43,6 +43,7 @@ _M40 = const(0xFFFFFFFFFF)
 _ZERO3 = (0, 0, 0)
 UPGRADE_BLOCKS = const(48)  # blocks a key hashes with nibble tables before it builds byte tables
 _L = None  # the gcm_limbs module, imported with the first limb-path key
+_B = None  # the gcm_bytes module, imported with the first byte-table upgrade
 
 _M127 = (1 << 127) - 1  # (big-int path)
 SCRATCH_MAX = const(1024)  # message bytes a call handles in the reused counter buffers
@@ -106,13 +107,16 @@ class GCM:
         A key starts with the nibble tables (cheap to build: a TLS handshake hashes only ~3 blocks
         per key); after UPGRADE_BLOCKS blocks it builds the byte tables (about four times the nibble
         tables' cost, ~20 % less per block from then on) and drops the nibble tables."""
+        global _B
         t8 = self._t8
         if t8 is not None:
-            return _L.ghash_bytes(t8, parts, y)
+            return _B.ghash_bytes(t8, parts, y)
         y = _L.ghash_nibbles(self._t, parts, y)
         self._left -= blocks
         if self._left <= 0:
-            self._t8 = _L.byte_tables(self._t)
+            if _B is None:
+                from device.partitions.crypto import gcm_bytes as _B
+            self._t8 = _B.byte_tables(self._t)
             self._t = None
         return y
 

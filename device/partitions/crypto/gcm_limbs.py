@@ -10,10 +10,13 @@ leave limb c come back reduced (x^128 = 1 + x + x^2 + x^7) through the table _R8
 value is a small int: no allocation per step, where the big-int path allocates ~55 ints per block.
 
 Tables per key: nibble_tables (6 lists of 16: b * H = hi[b >> 4] ^ lo[b & 15], two lookups per limb
-and byte) is cheap to build, which is what a TLS handshake wants (~3 blocks per key); byte_tables
-(3 lists of 256, one lookup per limb and byte, ~20 % less per block) costs ~5 nibble-table builds and
-is built from the nibble tables once a key has hashed gcm.UPGRADE_BLOCKS blocks.
+and byte) is cheap to build, which is what a TLS handshake wants (~3 blocks per key). gcm_bytes has
+the byte tables (3 lists of 256, one lookup per limb and byte, ~20 % less per block), built once a
+key has hashed gcm.UPGRADE_BLOCKS blocks; it is a module of its own so that its code is loaded only
+then (every KB of code a partition keeps loaded counts on a 256k heap).
 """
+
+from array import array
 
 from device.compat import const
 
@@ -21,8 +24,8 @@ _M40 = const(0xFFFFFFFFFF)
 # _R8[r]: the limb-a part of r * x^128 (reduced) for the 8 bits r shifted out of limb c by a
 # multiplication by x^8: x^128 = 1 + x + x^2 + x^7 is 0xE1 << 120 in this bit order, and bit j of r
 # (the coefficient of x^(127 - j)) lands on 0xE1 << (113 + j): the carry-less product
-# r * 0xE1 = r ^ r << 5 ^ r << 6 ^ r << 7, << 113; limb a starts at bit 80.
-_R8 = [(r ^ (r << 5) ^ (r << 6) ^ (r << 7)) << 33 for r in range(256)]
+# r * 0xE1 = r ^ r << 5 ^ r << 6 ^ r << 7, << 113; limb a starts at bit 80: << 33.
+_R8 = array("H", [r ^ (r << 5) ^ (r << 6) ^ (r << 7) for r in range(256)])  # (<< 33 at use: 512 bytes, not 2 KB)
 
 
 def _nibbles(p0, p1, p2, p3):
@@ -90,204 +93,89 @@ def ghash_nibbles(t, parts, y):
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xc >> 20) & 15
             m = (xc >> 16) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xc >> 28) & 15
             m = (xc >> 24) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xc >> 36) & 15
             m = (xc >> 32) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xb >> 4) & 15
             m = xb & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xb >> 12) & 15
             m = (xb >> 8) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xb >> 20) & 15
             m = (xb >> 16) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xb >> 28) & 15
             m = (xb >> 24) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xb >> 36) & 15
             m = (xb >> 32) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xa >> 4) & 15
             m = xa & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xa >> 12) & 15
             m = (xa >> 8) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xa >> 20) & 15
             m = (xa >> 16) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xa >> 28) & 15
             m = (xa >> 24) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xa >> 36) & 15
             m = (xa >> 32) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
             u = (xa >> 44) & 15
             m = (xa >> 40) & 15
             r = zc & 255
             zc = (zc >> 8) ^ ((zb & 255) << 32) ^ hc[u] ^ lc[m]
             zb = (zb >> 8) ^ ((za & 255) << 32) ^ hb[u] ^ lb[m]
-            za = (za >> 8) ^ r8[r] ^ ha[u] ^ la[m]
-    return za, zb, zc
-
-
-def _rows(hi, lo):
-    """The 256 values hi[b >> 4] ^ lo[b & 15], b = 0..255: one 16-entry list literal per hi value
-    (a comprehension costs ~15 % more: its loop and closure per element)."""
-    l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14, l15 = lo
-    m = []
-    for h in hi:
-        m += [h ^ l0, h ^ l1, h ^ l2, h ^ l3, h ^ l4, h ^ l5, h ^ l6, h ^ l7,
-              h ^ l8, h ^ l9, h ^ l10, h ^ l11, h ^ l12, h ^ l13, h ^ l14, h ^ l15]
-    return m
-
-
-def byte_tables(t):
-    """The 256-entry tables (ma, mb, mc) of b * H for every byte b, one list per limb, from the nibble
-    tables t (b * H = hi[b >> 4] ^ lo[b & 15]): ~300k instructions on MicroPython's unix port, about
-    four nibble-table builds; gcm.GCM._ghash3 says when."""
-    return _rows(t[0], t[3]), _rows(t[1], t[4]), _rows(t[2], t[5])
-
-
-def ghash_bytes(t8, parts, y):
-    """ghash_nibbles with the byte tables of byte_tables: one lookup per limb and byte instead of two
-    (~20 % fewer instructions per block)."""
-    ma, mb, mc = t8
-    r8 = _R8
-    fb = int.from_bytes
-    za, zb, zc = y
-    for data, n in parts:
-        for off in range(0, n, 16):
-            blk, o = data, off
-            if off + 16 > n:  # the zero padding of a partial last block
-                blk, o = bytes(data[off:n]) + bytes(off + 16 - n), 0
-            xc = zc ^ fb(blk[o + 11: o + 16], "big")  # X = Y ^ block, as limbs
-            xb = zb ^ fb(blk[o + 6: o + 11], "big")
-            xa = za ^ fb(blk[o: o + 6], "big")
-            m = xc & 255  # X's last byte: Z = b * H
-            za = ma[m]
-            zb = mb[m]
-            zc = mc[m]
-            m = (xc >> 8) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xc >> 16) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xc >> 24) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xc >> 32) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = xb & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xb >> 8) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xb >> 16) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xb >> 24) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xb >> 32) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = xa & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xa >> 8) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xa >> 16) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xa >> 24) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xa >> 32) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
-            m = (xa >> 40) & 255
-            r = zc & 255
-            zc = (zc >> 8) ^ ((zb & 255) << 32) ^ mc[m]
-            zb = (zb >> 8) ^ ((za & 255) << 32) ^ mb[m]
-            za = (za >> 8) ^ r8[r] ^ ma[m]
+            za = (za >> 8) ^ (r8[r] << 33) ^ ha[u] ^ la[m]
     return za, zb, zc
