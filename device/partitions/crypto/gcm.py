@@ -6,9 +6,9 @@
     plaintext = g.decrypt(nonce, aad, ct_tag, tag_len=16)   # aes.InvalidTag on a bad tag
 
 GHASH is most of a GCM record, so its two implementations are chosen per port (LIMBS):
-- small-int limbs (gcm_limbs, gcm_bytes; 64-bit MicroPython ports, CPython): the 128-bit state as three small
-  ints, Shoup's method one byte per step with a reduction table, no allocation per step. A key starts
-  with nibble tables (cheap to build: a TLS handshake hashes ~3 blocks per key) and builds byte
+- small-int limbs (gcm_limbs, gcm_bytes; 64-bit MicroPython ports, CPython): the 128-bit state as
+  three small ints, Shoup's method one byte per step with a reduction table, no allocation per
+  step. A key starts with nibble tables (cheap to build: a TLS handshake hashes ~3 blocks per key) and builds byte
   tables once it has hashed UPGRADE_BLOCKS blocks (~20 % less per block from then on).
 - big ints (here; 32-bit boards, whose small ints are 31-bit: a 48-bit limb would be a big int at
   every operation there). Per block the carry-less product (Y ^ X) * H is built Horner style, TWO
@@ -18,17 +18,19 @@ GHASH is most of a GCM record, so its two implementations are chosen per port (L
   per key (about 4.6 KB on 64-bit MicroPython).
 
 Measured on MicroPython (valgrind instruction counts, the unix port, 64-bit): a GHASH block costs
-~79k instructions on the big-int path (~55 big-int operations, each a heap allocation: GC work on
-top), ~54k with nibble limb tables, ~42k with byte limb tables. Tried and dropped: a carry-less
+~78k instructions on the big-int path (~55 big-int operations, each a heap allocation: GC work on
+top), ~55k with nibble limb tables, ~42k with byte limb tables. Tried and dropped: a carry-less
 multiply by integer multiplication on bit-spread operands (8-bit slots via "{:0128b}".format, one
 1024 x 1024-bit product; even with the state kept spread and H's powers precomputed, the product
-alone costs ~57k per block); byte tables from the first block (the build costs ~360k, ~5 handshake
-records' GHASH); the limb step as a loop instead of written out (~40 % more).
+alone costs ~57k per block); byte tables from the first block (the build costs ~310k against ~60k for
+the nibble tables, and a handshake hashes ~3 blocks per key); the limb step as a loop instead of
+written out (~40 % more).
 
 The counters of a 96-bit nonce (every TLS record) are blocks J0, J0 + 1, ... of a template in this
 module's scratch: per call only the nonce is written into each block and ONE ECB call encrypts them
 all, E(J0) for the tag included. Other nonce lengths take the general path (GHASH of the nonce).
 """
+
 from device.compat import const
 from device.partitions.crypto.aes import ctr_blocks, InvalidTag
 
