@@ -24,5 +24,6 @@ def test_portable_tests_on_micropython_from_source():
 
 def test_portable_tests_on_micropython_from_mpy(tmp_path):
     lane.compile_tree(str(tmp_path))
-    proc = lane.run([str(tmp_path / "tests" / "mp_runner.py"), str(tmp_path)], cwd=str(tmp_path))
+    proc = lane.run([str(tmp_path / "tests" / "mp_runner.py"), str(tmp_path)], cwd=str(tmp_path),
+                    heapsize=lane.HEAPSIZE_MPY_LANE)
     _check("MicroPython lane (.mpy)", proc)
