@@ -20,9 +20,9 @@ def available():
         import tls
 
         ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-        return hasattr(ctx, "psk_identity") and hasattr(ctx, "psk_key")
-    except Exception:  # noqa: ImportError, or a port without the tls module
+    except (ImportError, AttributeError):  # no tls module, or one without SSLContext (a MemoryError is raised)
         return False
+    return hasattr(ctx, "psk_identity") and hasattr(ctx, "psk_key")
 
 
 class NativeStream:
