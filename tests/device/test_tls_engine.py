@@ -772,3 +772,38 @@ def test_stream_readinto_views_follow_the_input_buffer_when_it_grows():
     assert got == msgs
     assert len(t.conn._in) > size  # (the 600-byte record grew it: 512 bytes at first)
     t.close()
+
+
+class _FakeTLS:
+    """A stand-in `tls` module whose SSLContext raises `error` (as a full heap makes the real one do)."""
+
+    PROTOCOL_TLS_CLIENT = 0
+
+    def __init__(self, error):
+        self.error = error
+
+    def SSLContext(self, protocol):
+        raise self.error
+
+
+def test_native_backend_check_reports_a_full_heap_as_such():
+    # backend="native" first checks the runtime's tls.SSLContext: a MemoryError there is a full heap, not a
+    # runtime without PSK support, and must reach the caller as what it is
+    import sys
+    from device.tls import native
+
+    saved = sys.modules.get("tls")
+    try:
+        sys.modules["tls"] = _FakeTLS(MemoryError("memory allocation failed"))
+        try:
+            native.available()
+            raise AssertionError("MemoryError swallowed")
+        except MemoryError:
+            pass
+        sys.modules["tls"] = _FakeTLS(AttributeError("no SSLContext"))
+        assert native.available() is False
+    finally:
+        if saved is None:
+            del sys.modules["tls"]
+        else:
+            sys.modules["tls"] = saved
