@@ -11,7 +11,7 @@ from device.compat import const
 from device.psa import crypto as _c
 from device.psa import PSAError, PSA_ERROR_INVALID_SIGNATURE
 from device.tls.alerts import TLSError
-from device.tls.keys import _internal, _prf_op, destroy
+from device.tls.keys import _internal, destroy
 
 _pack = struct.pack
 _MAC_LEN = const(32)
@@ -26,30 +26,18 @@ def _header(seq, ctype, length):
     return _pack(">QBHH", seq, ctype, 0x0303, length)
 
 
-def cbc_protection(ms_key, client_random, server_random, etm):
-    """device.tls.keys.record_protection for TLS_PSK_WITH_AES_128_CBC_SHA256: the key block (RFC 5246
-    §6.3) as two HMAC-SHA256 and two AES-128-CBC volatile keys, in a CBCRecords."""
-    try:
-        op = _prf_op(ms_key, b"key expansion", server_random + client_random)
-        keys = []
-        try:
-            ha = _c.KeyAttributes(_c.PSA_KEY_TYPE_HMAC, 256,
-                                  _c.PSA_KEY_USAGE_SIGN_MESSAGE | _c.PSA_KEY_USAGE_VERIFY_MESSAGE, HMAC_ALG)
-            keys.append(_c.psa_key_derivation_output_key(ha, op))  # client_write_MAC_key
-            keys.append(_c.psa_key_derivation_output_key(ha, op))  # server_write_MAC_key
-            aa = _c.KeyAttributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT,
-                                  CBC_ALG)
-            keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
-            keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
-            return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
-        except Exception as e:
-            for k in keys:
-                destroy(k)
-            raise e
-        finally:
-            _c.psa_key_derivation_abort(op)
-    except PSAError as e:
-        raise _internal(e)
+def cbc_records(op, keys, etm):
+    """The CBC suite's part of device.tls.keys.record_protection: from the key-block derivation `op` (RFC 5246
+    §6.3), two HMAC-SHA256 and two AES-128-CBC volatile keys, each appended to `keys` as it is made (so that
+    record_protection destroys them if a later step fails), in a CBCRecords."""
+    ha = _c.KeyAttributes(_c.PSA_KEY_TYPE_HMAC, 256,
+                          _c.PSA_KEY_USAGE_SIGN_MESSAGE | _c.PSA_KEY_USAGE_VERIFY_MESSAGE, HMAC_ALG)
+    keys.append(_c.psa_key_derivation_output_key(ha, op))  # client_write_MAC_key
+    keys.append(_c.psa_key_derivation_output_key(ha, op))  # server_write_MAC_key
+    aa = _c.KeyAttributes(_c.PSA_KEY_TYPE_AES, 128, _c.PSA_KEY_USAGE_ENCRYPT | _c.PSA_KEY_USAGE_DECRYPT, CBC_ALG)
+    keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
+    keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key
+    return CBCRecords(keys[2], keys[3], keys[0], keys[1], etm)
 
 
 class CBCRecords:

@@ -161,13 +161,15 @@ def record_protection(ms_key, suite, client_random, server_random, etm=False):
     elif suite == _SUITE_GCM:
         alg, tag_len = _ALG_GCM, 16
     else:  # TLS_PSK_WITH_AES_128_CBC_SHA256 (the only other suite parse_suites lets through)
-        from device.tls.cbc import cbc_protection  # loaded only for the CBC suite (saves heap)
-
-        return cbc_protection(ms_key, client_random, server_random, etm)
+        alg = None
     try:
         op = _prf_op(ms_key, b"key expansion", server_random + client_random)
-        keys = []
+        keys = []  # the keys derived so far: destroyed if a later step fails
         try:
+            if alg is None:
+                from device.tls.cbc import cbc_records  # loaded only for the CBC suite (saves heap)
+
+                return cbc_records(op, keys, etm)
             aa = _fixed_attributes(_KEY_TYPE_AES, 128, _USAGE_ENCRYPT_DECRYPT, alg)
             keys.append(_c.psa_key_derivation_output_key(aa, op))  # client_write_key
             keys.append(_c.psa_key_derivation_output_key(aa, op))  # server_write_key

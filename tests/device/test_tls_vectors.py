@@ -102,3 +102,35 @@ def test_engine_keys_stay_in_the_partition():
                 raise AssertionError("destroyed key still there")
     keys.destroy(ms_key)
     keys.destroy(psk)
+
+
+def test_key_block_failing_midway_destroys_the_keys_it_made():
+    # the key store runs out after `room` more keys: record_protection must fail with internal_error and
+    # leave none of the keys it derived before the failure behind (each suite, CBC's four keys included)
+    from device.partitions.crypto import keystore
+    from device.tls.alerts import TLSError
+
+    tls_world.ensure()
+    psk = keys.import_psk(unhexlify(PSK))
+    ms_key = keys.master_secret(psk, bytes(32), bytes(32))
+    filler = []
+    try:
+        a = c.KeyAttributes(c.PSA_KEY_TYPE_AES, 128, c.PSA_KEY_USAGE_ENCRYPT, c.PSA_ALG_CCM)
+        for suite, room in ((0x00AE, 3), (0x00AE, 1), (0xC0A4, 1)):
+            while len(keystore._volatile) < keystore.MAX_VOLATILE - room:
+                filler.append(c.psa_import_key(a, bytes(16)))
+            while len(keystore._volatile) > keystore.MAX_VOLATILE - room:
+                c.psa_destroy_key(filler.pop())
+            before = sorted(keystore._volatile)
+            try:
+                keys.record_protection(ms_key, suite, bytes(32), bytes(32), etm=True)
+            except TLSError as e:
+                assert e.alert == "internal_error", e.alert
+            else:
+                raise AssertionError("key block made with no room for its keys")
+            assert sorted(keystore._volatile) == before  # every key made before the failure is gone
+    finally:
+        for k in filler:
+            c.psa_destroy_key(k)
+        keys.destroy(ms_key)
+        keys.destroy(psk)
